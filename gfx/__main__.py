@@ -1,0 +1,32 @@
+"""Command line: ``python -m gfx demo``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gfx", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="train a 2-layer GCN on embedded data and print accuracy")
+    inspect_parser = sub.add_parser(
+        "inspect", help="print a model's lowered graph as a table (level, shape, source)")
+    inspect_parser.add_argument(
+        "factory", metavar="MODULE:FACTORY",
+        help="a function returning (model, example_inputs), e.g. gfx.examples:gcn; "
+             "MODULE is a dotted module name or a path to a .py file")
+    inspect_parser.add_argument("--svg", metavar="PATH", help="also render the graph to SVG "
+                                "(needs Graphviz's dot)")
+    inspect_parser.add_argument("--dot", metavar="PATH", help="also write Graphviz DOT text")
+    args = parser.parse_args(argv)
+    if args.command == "inspect":
+        from gfx.inspect import run_cli
+        return run_cli(args.factory, svg=args.svg, dot=args.dot)
+    if args.command == "demo":
+        from gfx.demo import run_demo
+        run_demo()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

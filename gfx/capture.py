@@ -1,0 +1,215 @@
+"""Capture: trace a model with ``torch.fx`` into a module-level graph.
+
+:class:`MessagePassing` and :class:`Aggregation` modules (and gfx's :class:`Linear`) stay
+leaves (``call_module`` nodes), so the graph reads like the user's ``forward``.  Every node
+is annotated with ``meta["level"]`` (see :mod:`gfx.levels`) and ``meta["source"]``: the
+user's file, line and code that created it (see NOTE [source lines]).
+
+# NOTE [source lines]
+fx records the Python stack of every node it creates (``node.stack_trace``).
+:func:`user_source` picks the innermost frame that belongs to neither torch nor gfx, so
+errors and inspection tables point at the user's code, not at generated code.  Nodes
+created by gfx code while lowering a layer (the ``gather`` inside ``propagate``, a
+catalogue layer's body) inherit the source of the user's call of that layer; a user's
+own ``message`` body keeps its own lines.
+"""
+from __future__ import annotations
+
+import inspect
+import linecache
+import os
+import re
+import sys
+import traceback
+from typing import Any, Dict, Optional, Tuple, Type
+
+import torch
+from torch import Tensor
+from torch.fx import GraphModule, Tracer
+from torch.fx.proxy import TraceError
+
+from gfx.levels import infer_levels
+
+_GFX_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# gfx's own code (installed, everything is under gfx/; in a checkout, also ops/,
+# models/ and passes/ beside it): never "the user's line".
+_GFX_CODE = tuple(os.path.join(_GFX_ROOT, p) + os.sep for p in ("gfx", "ops", "models", "passes"))
+_TORCH_ROOT = os.path.dirname(os.path.abspath(torch.__file__))
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fn>\S+)\n\s*(?P<code>[^\n]*)')
+
+
+class CaptureError(RuntimeError):
+    """A model could not be traced; the message names the user's line and the way out."""
+
+
+def _is_user_file(path: str) -> bool:
+    if path.startswith("<"):  # generated code (fx's <eval_with_key>), not a file
+        return False
+    path = os.path.abspath(path)
+    return not (path.startswith(_TORCH_ROOT) or path.startswith(_GFX_CODE))
+
+
+def user_source(stack_trace: Optional[str]) -> Optional[str]:
+    """``"file:line in fn: code"`` of the innermost user frame of an fx stack trace."""
+    if not stack_trace:
+        return None
+    frames = [m for m in _FRAME.finditer(stack_trace) if _is_user_file(m["file"])]
+    if not frames:
+        return None
+    m = frames[-1]
+    return f"{m['file']}:{m['line']} in {m['fn']}: {m['code'].strip()}"
+
+
+def default_leaf_types() -> Tuple[Type[torch.nn.Module], ...]:
+    from gfx.message_passing import MessagePassing
+    from gfx.models.aggr import Aggregation
+    from gfx.models.dense import Linear
+    return (MessagePassing, Aggregation, Linear)
+
+
+class TensorProxy(torch.fx.Proxy):
+    """An fx proxy that passes ``isinstance(value, torch.Tensor)``.
+
+    # NOTE [tensor proxies]
+    Layer code written for eager execution branches on ``isinstance(x, Tensor)`` to
+    tell a tensor from a ``(source, target)`` pair or ``None``.  A plain fx proxy fails
+    that check and would silently take the wrong branch (indexing the tensor as if it
+    were a pair).  ``isinstance`` consults ``__class__`` when the type itself does not
+    match, so reporting ``torch.Tensor`` there makes such code trace as it runs.
+    ``isinstance(value, torch.fx.Proxy)`` stays true.  ``_is_param`` answers torch's own
+    ``isinstance(value, Parameter)`` probe without recording a node.
+    """
+
+    _is_param = False
+    _is_buffer = False
+
+    @property
+    def __class__(self):
+        return Tensor
+
+
+_METADATA_ATTRS = {"shape", "dtype", "device", "ndim", "layout", "is_sparse", "requires_grad"}
+_METADATA_METHODS = {"size", "dim", "numel", "nelement", "stride", "element_size"}
+
+
+def _is_metadata(node) -> bool:
+    """Shapes, sizes, dtypes and arithmetic on them: values that are never tensors.
+
+    They get plain proxies: a :class:`TensorProxy` in a size position of a torch call
+    would be taken for a real tensor by torch's C++ argument parser.
+    """
+    import operator
+    if node.op == "call_method":
+        return node.target in _METADATA_METHODS
+    if node.op != "call_function":
+        return False
+    if node.target is getattr:
+        return node.args[1] in _METADATA_ATTRS
+    if getattr(node.target, "__module__", None) in ("_operator", "operator") or \
+            node.target in (operator.getitem,):
+        inputs = [a for a in node.args if isinstance(a, torch.fx.Node)]
+        return bool(inputs) and all(a.meta.get("gfx_metadata") for a in inputs)
+    return False
+
+
+class CaptureTracer(Tracer):
+    """An fx tracer that keeps ``leaf_types`` as ``call_module`` leaves and records sources."""
+
+    def __init__(self, leaf_types: Tuple[Type[torch.nn.Module], ...]):
+        super().__init__()
+        self.leaf_types = leaf_types
+        self.record_stack_traces = True
+
+    def proxy(self, node) -> torch.fx.Proxy:
+        if _is_metadata(node):
+            node.meta["gfx_metadata"] = True
+            return torch.fx.Proxy(node, self)
+        return TensorProxy(node, self)
+
+    def create_arg(self, a):
+        # A TensorProxy passes isinstance(a, Tensor); resolve it before fx's constant
+        # handling would mistake it for a tensor constant.
+        if isinstance(a, torch.fx.Proxy):
+            return a.node
+        return super().create_arg(a)
+
+    def is_leaf_module(self, m: torch.nn.Module, qualname: str) -> bool:
+        return isinstance(m, self.leaf_types) or super().is_leaf_module(m, qualname)
+
+    def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        node.meta["source"] = user_source(node.stack_trace) if node.stack_trace else None
+        return node
+
+
+def _user_frame_of(exc: BaseException) -> Optional[str]:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_user_file(f.filename)]
+    if not frames:
+        return None
+    f = frames[-1]
+    code = f.line or linecache.getline(f.filename, f.lineno).strip()
+    return f"{f.filename}:{f.lineno} in {f.name}: {code}"
+
+
+def explain_trace_failure(exc: BaseException, what: str) -> CaptureError:
+    where = _user_frame_of(exc)
+    message = f"gfx could not capture {what}"
+    if where:
+        message += f"\n  at {where}"
+    message += f"\n  {type(exc).__name__}: {exc}"
+    if isinstance(exc, TraceError) or "symbolically traced" in str(exc):
+        message += ("\n  This line uses a traced tensor's value for Python control flow "
+                    "(if/for/while, int(), bool()). Ways out: pass the value in as an "
+                    "argument (gfx.capture(..., concrete_args={...})), move the code into "
+                    "a function marked with torch.fx.wrap, or into a submodule listed in "
+                    "leaf_modules.")
+    return CaptureError(message)
+
+
+def trace(root: torch.nn.Module, tracer: Tracer, concrete_args: Optional[Dict[str, Any]],
+          what: str) -> GraphModule:
+    try:
+        graph = tracer.trace(root, concrete_args)
+    except CaptureError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with the user's line
+        raise explain_trace_failure(exc, what).with_traceback(sys.exc_info()[2]) from exc
+    name = root.__class__.__name__ if not isinstance(root, GraphModule) else \
+        getattr(root, "_gfx_class_name", "GraphModule")
+    gm = GraphModule(tracer.root, graph, class_name=name)
+    gm._gfx_class_name = name
+    return gm
+
+
+def none_default_arguments(module: torch.nn.Module) -> Dict[str, Any]:
+    """``{name: None}`` for each ``forward`` parameter whose default is ``None``."""
+    params = inspect.signature(module.forward).parameters.values()
+    return {p.name: None for p in params if p.default is None}
+
+
+def capture(module: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
+            concrete_args: Optional[Dict[str, Any]] = None,
+            leaf_modules: Tuple[Type[torch.nn.Module], ...] = ()) -> GraphModule:
+    """Trace ``module`` into a module-level fx graph with levels and sources.
+
+    Args:
+        module (torch.nn.Module): the model (lazy ``-1`` layers may stay lazy).
+        input_map (dict, optional): level (``"node"``, ``"edge"``, ``"graph"``) of each
+            ``forward`` argument; inferred from the names when omitted. (default: ``None``)
+        concrete_args (dict, optional): ``forward`` arguments fixed to Python values
+            while tracing (fx's ``concrete_args``, guarded at run time); by default every
+            argument whose default is ``None`` is fixed to ``None``, so that
+            ``if arg is None`` branches trace as the eager code runs them.
+            (default: ``None``)
+        leaf_modules (tuple of types, optional): extra module classes to keep as leaves.
+            (default: ``()``)
+    """
+    if concrete_args is None:
+        concrete_args = none_default_arguments(module)
+    tracer = CaptureTracer(default_leaf_types() + tuple(leaf_modules))
+    gm = trace(module, tracer, concrete_args, f"{type(module).__name__}.forward")
+    gm.meta = getattr(gm, "meta", {})
+    gm.meta["input_map"] = dict(input_map or {})
+    gm.meta["concrete_args"] = dict(concrete_args)
+    return infer_levels(gm, input_map)
+

@@ -1,0 +1,117 @@
+"""``gfx.compile``: capture, lower and optimise a model; same signature, same results.
+
+# NOTE [train and eval graphs]
+Tracing runs the model's Python once, so anything that reads ``self.training`` (e.g.
+``F.dropout(x, training=self.training)``) would be frozen in the mode the model had at
+trace time.  :class:`CompiledModule` therefore keeps one graph per mode, built on first
+use, and dispatches on its own ``training`` flag: ``train()``/``eval()`` after compiling
+behave as on the eager model.  Both graphs share the model's parameters.
+
+# NOTE [concrete arguments]
+fx turns every ``forward`` argument into a placeholder, so ``if edge_weight is None``
+would trace the tensor branch even when the caller passes ``None``.  A compiled module
+therefore specialises its graph on the arguments that are ``None`` or Python scalars
+(numbers, strings), using fx's ``concrete_args`` (which guards ``None`` at run time),
+and keeps one graph per such combination.
+"""
+from __future__ import annotations
+
+import inspect as _inspect
+import os
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+from torch.fx import GraphModule
+
+from gfx.capture import capture
+from gfx.lower import lower
+from gfx.pipeline import CLEANUP, PipelineRun, run_passes
+
+BACKENDS = ("reference",)
+
+
+def build_graph(model: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
+                record: Optional[PipelineRun] = None,
+                concrete_args: Optional[Dict[str, Any]] = None) -> GraphModule:
+    """capture -> lower -> clean-up passes, in the model's current train/eval mode."""
+    gm = lower(capture(model, input_map, concrete_args=concrete_args))
+    return run_passes(gm, CLEANUP, record=record)
+
+
+def _is_constant(value) -> bool:
+    # Tuples (e.g. ``size``) stay placeholders: fx cannot specialise on them, and layers
+    # index them like proxies.
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def constant_arguments(signature: _inspect.Signature, args, kwargs) -> Dict[str, Any]:
+    """The non-tensor arguments of a call, by name (see NOTE [concrete arguments])."""
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return {name: value for name, value in bound.arguments.items()
+            if signature.parameters[name].kind not in (_inspect.Parameter.VAR_POSITIONAL,
+                                                       _inspect.Parameter.VAR_KEYWORD)
+            and _is_constant(value)}
+
+
+class CompiledModule(torch.nn.Module):
+    """A compiled model: calls the graph built for the current train/eval mode."""
+
+    def __init__(self, model: torch.nn.Module, backend: str,
+                 input_map: Optional[Dict[str, str]] = None):
+        super().__init__()
+        self.model = model
+        self.backend = backend
+        self.input_map = dict(input_map or {})
+        self._graphs: Dict[Tuple, GraphModule] = {}
+        self.training = model.training
+        # inspect.signature(compiled) reports the model's forward signature.
+        self.__signature__ = _inspect.signature(model.forward)
+
+    def graph_module(self, *args, **kwargs) -> GraphModule:
+        """The lowered graph for the current train/eval mode and these arguments' constants."""
+        constants = constant_arguments(self.__signature__, args, kwargs)
+        key = (self.training, tuple(sorted((k, repr(v)) for k, v in constants.items())))
+        if key not in self._graphs:
+            mode, was = self.training, self.model.training
+            self.model.train(mode)
+            try:
+                record = PipelineRun() if os.environ.get("GFX_DEBUG") else None
+                gm = build_graph(self.model, self.input_map, record, constants)
+                if record is not None:
+                    from gfx.inspect import dump_debug
+                    dump_debug(os.environ["GFX_DEBUG"], type(self.model).__name__, mode, gm,
+                               record)
+            finally:
+                self.model.train(was)
+            self._graphs[key] = gm
+        gm = self._graphs[key]
+        gm.train(self.training)
+        return gm
+
+    def forward(self, *args, **kwargs):
+        return self.graph_module(*args, **kwargs)(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> "CompiledModule":
+        self.training = mode
+        self.model.train(mode)
+        return self
+
+
+def compile(model: torch.nn.Module, backend: str = "auto",
+            input_map: Optional[Dict[str, str]] = None) -> CompiledModule:
+    """Compile ``model``; the result is called exactly like ``model``.
+
+    Args:
+        model (torch.nn.Module): the model (lazy layers must have run once).
+        backend (str, optional): ``"reference"`` (plain torch ops) or ``"auto"`` (the
+            best available backend). (default: ``"auto"``)
+        input_map (dict, optional): level of each ``forward`` argument, see
+            :func:`gfx.capture`. (default: ``None``)
+    """
+    if backend == "auto":
+        backend = "reference"
+    if backend not in BACKENDS:
+        raise ValueError(f"gfx.compile: unknown backend '{backend}'; available: "
+                         f"{', '.join(BACKENDS)}")
+    return CompiledModule(model, backend, input_map)

@@ -1,0 +1,24 @@
+"""Graph data for gfx: containers, batching, loading and built-in datasets.
+
+Shaped like ``torch_geometric.data``: :class:`Data` and :class:`HeteroData` hold one
+graph, :class:`Batch` merges many into one, :class:`DataLoader` yields such batches,
+and :mod:`gfx.data.datasets` holds seeded synthetic sets, Zachary's karate club and
+the Planetoid citation graphs.
+"""
+from .batch import Batch, DataBatch, HeteroDataBatch
+from .data import Data
+from .datasets import (InMemoryDataset, KarateClub, Planetoid, RestrictedUnpickler,
+                       SyntheticGraphDataset, SyntheticHeteroDataset, SyntheticNodeDataset,
+                       restricted_load, restricted_loads)
+from .hetero_data import HeteroData
+from .loader import Collater, DataLoader
+from .storage import EdgeStorage, NodeStorage, Storage
+from .transforms import NormalizeFeatures
+
+__all__ = [
+    "Data", "HeteroData", "Batch", "DataBatch", "HeteroDataBatch", "DataLoader", "Collater",
+    "Storage", "NodeStorage", "EdgeStorage", "NormalizeFeatures",
+    "InMemoryDataset", "SyntheticNodeDataset", "SyntheticHeteroDataset",
+    "SyntheticGraphDataset", "KarateClub", "Planetoid",
+    "RestrictedUnpickler", "restricted_load", "restricted_loads",
+]

@@ -1,0 +1,13 @@
+"""Built-in datasets: generated from a seed or embedded, never downloaded."""
+from ._unpickle import RestrictedUnpickler, restricted_load, restricted_loads
+from .base import InMemoryDataset
+from .karate import KarateClub
+from .planetoid import Planetoid
+from .synthetic import SyntheticGraphDataset, SyntheticNodeDataset
+from .synthetic_hetero import SyntheticHeteroDataset
+
+__all__ = [
+    "InMemoryDataset", "SyntheticNodeDataset", "SyntheticHeteroDataset",
+    "SyntheticGraphDataset", "KarateClub", "Planetoid",
+    "RestrictedUnpickler", "restricted_load", "restricted_loads",
+]
