@@ -13,6 +13,9 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml setup.py
+	@# Graphviz renders inspection SVGs; best effort (needs root and apt-get).
+	@command -v dot >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq graphviz) \
+		>/dev/null 2>&1 || echo "note: Graphviz not installed; SVG export is unavailable"
 	$(PY) -m pip install -q $(TORCH_PIN)
 	$(PY) -m pip install -q -e '.[test,oracle]'
 	touch $(STAMP)

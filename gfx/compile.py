@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect as _inspect
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch.fx import GraphModule
@@ -52,6 +52,56 @@ def constant_arguments(signature: _inspect.Signature, args, kwargs) -> Dict[str,
             if signature.parameters[name].kind not in (_inspect.Parameter.VAR_POSITIONAL,
                                                        _inspect.Parameter.VAR_KEYWORD)
             and _is_constant(value)}
+
+
+def positional_inputs(signature: _inspect.Signature, args, kwargs) -> List[Any]:
+    """The call's arguments in ``forward``'s parameter order, defaults filled in.
+
+    A captured graph has one positional placeholder per parameter (fx may rename one it
+    specialised), so calling it positionally is exact where keywords may not match.
+    """
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    values: List[Any] = []
+    for name, param in signature.parameters.items():
+        if param.kind is param.VAR_POSITIONAL:
+            values.extend(bound.arguments.get(name, ()))
+        elif param.kind is param.VAR_KEYWORD:
+            if bound.arguments.get(name):
+                raise TypeError(f"gfx.compile: forward{signature} takes **{name}, which a "
+                                f"compiled graph cannot receive; name the inputs")
+        else:
+            values.append(bound.arguments[name])
+    return values
+
+
+class CompiledGraphError(RuntimeError):
+    """A compiled graph failed; the message names the IR node and the user's line."""
+
+
+class _Locator(torch.fx.Interpreter):
+    def run_node(self, n):
+        try:
+            return super().run_node(n)
+        except Exception as exc:
+            exc.gfx_node = n
+            raise
+
+
+def locate_failure(gm: GraphModule, inputs: List[Any], exc: Exception) -> Exception:
+    """Re-run ``gm`` node by node to find where ``exc`` came from (error path only)."""
+    try:
+        with torch.no_grad():
+            _Locator(gm).run(*inputs)
+    except Exception as again:  # noqa: BLE001 - only used to find the node
+        node = getattr(again, "gfx_node", None)
+        if node is not None:
+            where = node.meta.get("source")
+            message = f"gfx: node '{node.name}' ({node.op} {node.target}) failed"
+            if where:
+                message += f"\n  at {where}"
+            return CompiledGraphError(f"{message}\n  {type(exc).__name__}: {exc}")
+    return exc
 
 
 class CompiledModule(torch.nn.Module):
@@ -90,7 +140,12 @@ class CompiledModule(torch.nn.Module):
         return gm
 
     def forward(self, *args, **kwargs):
-        return self.graph_module(*args, **kwargs)(*args, **kwargs)
+        gm = self.graph_module(*args, **kwargs)
+        inputs = positional_inputs(self.__signature__, args, kwargs)
+        try:
+            return gm(*inputs)
+        except Exception as exc:
+            raise locate_failure(gm, inputs, exc) from exc
 
     def train(self, mode: bool = True) -> "CompiledModule":
         self.training = mode

@@ -14,6 +14,7 @@ Dense layers (:class:`gfx.nn.Linear`, ``torch.nn`` modules) stay ``call_module``
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 from typing import Deque, Dict, Optional
 
@@ -27,11 +28,18 @@ from gfx.levels import infer_levels
 class LoweringTracer(CaptureTracer):
     """Traces through message passing layers; nodes they create inherit the layer's source."""
 
-    def __init__(self, sources: Dict[str, Deque[Optional[str]]]):
+    def __init__(self, root: GraphModule, sources: Dict[str, Deque[Optional[str]]]):
         from gfx.models.dense import Linear
         super().__init__((Linear,))
         self._sources = sources
         self._layer_source: list = []
+        # Generated-code line -> captured node, for nodes traced from the root's own code.
+        nodes = list(root.graph.nodes)
+        def_line = next(i for i, line in enumerate(root.code.splitlines(), start=1)
+                        if line.startswith("def forward"))
+        self._line_source = {def_line + k: nodes[v].meta.get("source")
+                             for k, v in (getattr(root, "_lineno_map", None) or {}).items()
+                             if v < len(nodes)}
 
     def call_module(self, m, forward, args, kwargs):
         queue = self._sources.get(self.path_of_module(m))
@@ -47,9 +55,17 @@ class LoweringTracer(CaptureTracer):
 
     def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
-        if node.meta.get("source") is None and self._layer_source:
-            node.meta["source"] = self._layer_source[-1]
+        if node.meta.get("source") is None:
+            if self._layer_source:
+                node.meta["source"] = self._layer_source[-1]
+            elif node.stack_trace:
+                match = _GENERATED_LINE.search(node.stack_trace)
+                if match:
+                    node.meta["source"] = self._line_source.get(int(match.group(1)))
         return node
+
+
+_GENERATED_LINE = re.compile(r'File "<eval_with_key>[^"]*", line (\d+)')
 
 
 def lower(gm: torch.nn.Module, input_map: Optional[Dict[str, str]] = None) -> GraphModule:
@@ -69,7 +85,7 @@ def lower(gm: torch.nn.Module, input_map: Optional[Dict[str, str]] = None) -> Gr
     for node in gm.graph.nodes:
         if node.op == "call_module":
             sources[node.target].append(node.meta.get("source"))
-    lowered = trace(gm, LoweringTracer(sources), None, f"{type(gm).__name__} (lowering)")
+    lowered = trace(gm, LoweringTracer(gm, sources), None, f"{type(gm).__name__} (lowering)")
     lowered.meta = {"input_map": dict(input_map),
                     "concrete_args": dict(gm.meta.get("concrete_args", {}))}
     _restore_none_guards(gm, lowered, guards)

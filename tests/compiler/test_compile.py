@@ -93,3 +93,25 @@ def test_dce_keeps_in_place_updates_and_cse_merges_duplicates():
     assert any(n.target == "add_" for n in out.graph.nodes)
     x, ei = torch.randn(3, 2), torch.tensor([[0, 2], [1, 1]])
     torch.testing.assert_close(out(x, ei), 2 * x[ei[0]])
+
+
+def test_keyword_none_argument_and_shape_errors_name_node_and_line():
+    from gfx.compile import CompiledGraphError
+    from gfx.nn import GCNConv
+    conv = GCNConv(3, 2)
+    compiled = gfx.compile(conv)
+    x, ei = torch.randn(4, 3), torch.tensor([[0, 1, 2], [1, 2, 3]])
+    torch.testing.assert_close(compiled(x, ei, edge_weight=None), conv(x, ei))
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = GCNConv(3, 2)
+
+        def forward(self, x, edge_index):
+            h = self.conv(x, edge_index)
+            return h @ torch.ones(5, 1)  # wrong inner size: fails at run time
+
+    with pytest.raises(CompiledGraphError) as info:
+        gfx.compile(Net())(x, ei)
+    assert "matmul" in str(info.value) and "wrong inner size" in str(info.value)
