@@ -1,13 +1,22 @@
 """The user-facing layer namespace, shaped like the reference ``nn`` package.
 
-Porting a model is an import change: ``import gfx.nn as gnn``.
+Porting a model is an import change: ``import gfx.nn as gnn``.  Everything here is a
+re-export of :mod:`gfx.models`.
 """
 from gfx.message_passing import MessagePassing
-from gfx.models.conv import GCNConv, SAGEConv
-from gfx.models.dense import Linear
+from gfx.models.conv import *  # noqa: F401,F403
+from gfx.models.conv import __all__ as _conv
+from gfx.models.dense import *  # noqa: F401,F403
+from gfx.models.dense import __all__ as _dense
+from gfx.models.norm import *  # noqa: F401,F403
+from gfx.models.norm import __all__ as _norm
+from gfx.models.pool import *  # noqa: F401,F403
+from gfx.models.pool import __all__ as _pool
+from gfx.models.zoo import *  # noqa: F401,F403
+from gfx.models.zoo import __all__ as _zoo
 
 from . import aggr, conv, inits
 from .aggr import Aggregation
 
-__all__ = ["MessagePassing", "Aggregation", "Linear", "GCNConv", "SAGEConv",
-           "aggr", "conv", "inits"]
+__all__ = sorted({"MessagePassing", "Aggregation", "aggr", "conv", "inits",
+                  *_conv, *_dense, *_norm, *_pool, *_zoo})

@@ -1,7 +1,5 @@
-"""Graph convolutions built on :class:`gfx.nn.MessagePassing`."""
+"""Graph convolutions built on :class:`gfx.nn.MessagePassing` (one module per layer)."""
 from gfx.message_passing import MessagePassing
+from gfx.models._discover import export_all
 
-from .gcn_conv import GCNConv, gcn_norm
-from .sage_conv import SAGEConv
-
-__all__ = ["MessagePassing", "GCNConv", "SAGEConv", "gcn_norm"]
+__all__ = ["MessagePassing"] + export_all(__name__, __path__, globals())

@@ -153,3 +153,4 @@ class GCNConv(MessagePassing):
 
     def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
         return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+__all__ = ["GCNConv", "gcn_norm"]

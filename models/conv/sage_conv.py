@@ -90,3 +90,4 @@ class SAGEConv(MessagePassing):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr})"
+__all__ = ["SAGEConv"]

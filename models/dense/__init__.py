@@ -1,4 +1,4 @@
-"""Dense (non-graph) layers used throughout the catalogue."""
-from .linear import Linear
+"""Dense (non-graph) layers and containers used throughout the catalogue."""
+from gfx.models._discover import export_all
 
-__all__ = ["Linear"]
+__all__ = export_all(__name__, __path__, globals())

@@ -113,3 +113,4 @@ class Linear(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
 
+__all__ = ["Linear"]
