@@ -17,7 +17,7 @@ $(STAMP): $(PY) pyproject.toml setup.py
 	@command -v dot >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq graphviz) \
 		>/dev/null 2>&1 || echo "note: Graphviz not installed; SVG export is unavailable"
 	$(PY) -m pip install -q $(TORCH_PIN)
-	$(PY) -m pip install -q -e '.[test,oracle]'
+	$(PY) -m pip install -q -e '.[test,oracle,graphgym]'
 	touch $(STAMP)
 
 install: $(STAMP)

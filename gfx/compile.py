@@ -25,17 +25,47 @@ from torch.fx import GraphModule
 
 from gfx.capture import capture
 from gfx.lower import lower
-from gfx.pipeline import CLEANUP, PipelineRun, run_passes
+from gfx.passes.fusion import fuse_message_reduce
+from gfx.pipeline import CLEANUP, Pass, PipelineRun, run_passes
 
-BACKENDS = ("reference",)
+def kernel_backends() -> Dict[str, Any]:
+    """The registered fused-kernel backends (importing gfx.codegen registers cpp/triton)."""
+    import gfx.codegen  # noqa: F401
+    from gfx.ops.fused import BACKENDS
+    return BACKENDS
+
+
+def resolve_backend(backend: str) -> str:
+    """``"auto"`` -> the fastest backend available here; other names are checked."""
+    backends = kernel_backends()
+    if backend == "auto":
+        for name in ("triton", "cpp"):
+            if name in backends and backends[name].available():
+                return name
+        return "reference"
+    if backend not in backends:
+        raise ValueError(f"gfx.compile: unknown backend '{backend}'; available: "
+                         f"{', '.join(['auto', *backends])}")
+    if not backends[backend].available():
+        raise RuntimeError(f"gfx.compile: backend '{backend}' is not available on this "
+                           f"machine (see docs/compile.md); use backend='auto'")
+    return backend
+
+
+def pipeline(backend: str) -> List[Pass]:
+    """The passes run for ``backend``: clean-up, then (kernel backends) fusion."""
+    if backend == "reference":
+        return list(CLEANUP)
+    return list(CLEANUP) + [Pass("fuse", fuse_message_reduce(backend))] + list(CLEANUP)
 
 
 def build_graph(model: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
                 record: Optional[PipelineRun] = None,
-                concrete_args: Optional[Dict[str, Any]] = None) -> GraphModule:
-    """capture -> lower -> clean-up passes, in the model's current train/eval mode."""
+                concrete_args: Optional[Dict[str, Any]] = None,
+                backend: str = "reference") -> GraphModule:
+    """capture -> lower -> the backend's passes, in the model's current train/eval mode."""
     gm = lower(capture(model, input_map, concrete_args=concrete_args))
-    return run_passes(gm, CLEANUP, record=record)
+    return run_passes(gm, pipeline(backend), record=record)
 
 
 def _is_constant(value) -> bool:
@@ -127,7 +157,7 @@ class CompiledModule(torch.nn.Module):
             self.model.train(mode)
             try:
                 record = PipelineRun() if os.environ.get("GFX_DEBUG") else None
-                gm = build_graph(self.model, self.input_map, record, constants)
+                gm = build_graph(self.model, self.input_map, record, constants, self.backend)
                 if record is not None:
                     from gfx.inspect import dump_debug
                     dump_debug(os.environ["GFX_DEBUG"], type(self.model).__name__, mode, gm,
@@ -158,15 +188,11 @@ def compile(model: torch.nn.Module, backend: str = "auto",
     """Compile ``model``; the result is called exactly like ``model``.
 
     Args:
-        model (torch.nn.Module): the model (lazy layers must have run once).
-        backend (str, optional): ``"reference"`` (plain torch ops) or ``"auto"`` (the
-            best available backend). (default: ``"auto"``)
+        model (torch.nn.Module): the model.
+        backend (str, optional): ``"reference"`` (lowered graph, plain torch ops),
+            ``"cpp"`` (fused C++/OpenMP kernels), ``"triton"`` (fused CUDA kernels) or
+            ``"auto"`` (the best available here). (default: ``"auto"``)
         input_map (dict, optional): level of each ``forward`` argument, see
             :func:`gfx.capture`. (default: ``None``)
     """
-    if backend == "auto":
-        backend = "reference"
-    if backend not in BACKENDS:
-        raise ValueError(f"gfx.compile: unknown backend '{backend}'; available: "
-                         f"{', '.join(BACKENDS)}")
-    return CompiledModule(model, backend, input_map)
+    return CompiledModule(model, resolve_backend(backend), input_map)

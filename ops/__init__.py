@@ -12,3 +12,5 @@ from .segment import segment
 from .segment_softmax import segment_softmax
 
 __all__ = ["gather", "scatter", "segment", "segment_softmax", "REDUCTIONS"]
+
+from . import fused  # noqa: E402,F401  registers gfx::fused_message_reduce
