@@ -26,6 +26,7 @@ from torch.fx import GraphModule
 from gfx.capture import capture
 from gfx.lower import lower
 from gfx.passes.fusion import fuse_message_reduce
+from gfx.passes.reorder import move_linear_before_gather
 from gfx.pipeline import CLEANUP, Pass, PipelineRun, run_passes
 
 def kernel_backends() -> Dict[str, Any]:
@@ -56,7 +57,8 @@ def pipeline(backend: str) -> List[Pass]:
     """The passes run for ``backend``: clean-up, then (kernel backends) fusion."""
     if backend == "reference":
         return list(CLEANUP)
-    return list(CLEANUP) + [Pass("fuse", fuse_message_reduce(backend))] + list(CLEANUP)
+    return list(CLEANUP) + [Pass("reorder", move_linear_before_gather),
+                            Pass("fuse", fuse_message_reduce(backend))] + list(CLEANUP)
 
 
 def build_graph(model: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
