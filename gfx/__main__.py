@@ -1,4 +1,4 @@
-"""Command line: ``python -m gfx demo``."""
+"""Command line: ``python -m gfx demo | inspect MODULE:FACTORY | bench [options]``."""
 from __future__ import annotations
 
 import argparse
@@ -6,9 +6,15 @@ import sys
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the benchmark has its own options (python -m gfx bench -h)
+        from gfx.bench import main as bench_main
+        return bench_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m gfx", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="train a 2-layer GCN on embedded data and print accuracy")
+    sub.add_parser("bench", help="time and peak memory: gfx eager / compiled vs torch_geometric "
+                   "(see python -m gfx bench -h)")
     inspect_parser = sub.add_parser(
         "inspect", help="print a model's lowered graph as a table (level, shape, source)")
     inspect_parser.add_argument(
