@@ -189,7 +189,8 @@ def none_default_arguments(module: torch.nn.Module) -> Dict[str, Any]:
 
 def capture(module: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
             concrete_args: Optional[Dict[str, Any]] = None,
-            leaf_modules: Tuple[Type[torch.nn.Module], ...] = ()) -> GraphModule:
+            leaf_modules: Tuple[Type[torch.nn.Module], ...] = (),
+            traced_args: Tuple[str, ...] = ()) -> GraphModule:
     """Trace ``module`` into a module-level fx graph with levels and sources.
 
     Args:
@@ -197,15 +198,18 @@ def capture(module: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
         input_map (dict, optional): level (``"node"``, ``"edge"``, ``"graph"``) of each
             ``forward`` argument; inferred from the names when omitted. (default: ``None``)
         concrete_args (dict, optional): ``forward`` arguments fixed to Python values
-            while tracing (fx's ``concrete_args``, guarded at run time); by default every
-            argument whose default is ``None`` is fixed to ``None``, so that
-            ``if arg is None`` branches trace as the eager code runs them.
-            (default: ``None``)
+            while tracing (fx's ``concrete_args``, guarded at run time).  Every argument
+            whose default is ``None`` is fixed to ``None`` unless named here or in
+            ``traced_args``, so that ``if arg is None`` branches trace as eager code runs
+            them. (default: ``None``)
         leaf_modules (tuple of types, optional): extra module classes to keep as leaves.
             (default: ``()``)
+        traced_args (tuple of str, optional): ``None``-default arguments to keep as graph
+            inputs (e.g. ``("edge_weight",)`` to capture the weighted branch).
+            (default: ``()``)
     """
-    if concrete_args is None:
-        concrete_args = none_default_arguments(module)
+    concrete_args = {**{k: v for k, v in none_default_arguments(module).items()
+                        if k not in traced_args}, **(concrete_args or {})}
     tracer = CaptureTracer(default_leaf_types() + tuple(leaf_modules))
     gm = trace(module, tracer, concrete_args, f"{type(module).__name__}.forward")
     gm.meta = getattr(gm, "meta", {})

@@ -143,7 +143,7 @@ class GCNConv(MessagePassing):
                 edge_index, edge_weight = gcn_norm(
                     edge_index, edge_weight, x.shape[self.node_dim], self.improved,
                     self.add_self_loops, self.flow, x.dtype)
-                if self.cached:
+                if self.cached and not is_tracing(x):  # never cache fx proxies
                     self._cached_graph = (edge_index, edge_weight)
         x = self.lin(x)
         out = self.propagate(edge_index, x=x, edge_weight=edge_weight)
