@@ -115,9 +115,9 @@ def _is_metadata(node) -> bool:
 class CaptureTracer(Tracer):
     """An fx tracer that keeps ``leaf_types`` as ``call_module`` leaves and records sources."""
 
-    def __init__(self, leaf_types: Tuple[Type[torch.nn.Module], ...]):
+    def __init__(self, leaf_types: Optional[Tuple[Type[torch.nn.Module], ...]] = None):
         super().__init__()
-        self.leaf_types = leaf_types
+        self.leaf_types = default_leaf_types() if leaf_types is None else leaf_types
         self.record_stack_traces = True
 
     def proxy(self, node) -> torch.fx.Proxy:

@@ -104,15 +104,16 @@ class Transformer:
         return self.gm
 
     def _erase_unused(self) -> None:
+        from gfx.passes.cleanup import has_side_effects
         for node in reversed(list(self.graph.nodes)):
-            if node.op in ("placeholder", "output") or node.users or node.is_impure():
-                continue
-            self.graph.erase_node(node)
+            if not node.users and not has_side_effects(node):  # keeps run-time guards
+                self.graph.erase_node(node)
 
     def _init_submodule(self, module: torch.nn.Module, target: str) -> torch.nn.Module:
         from gfx.capture import default_leaf_types
         containers = (torch.nn.ModuleList, torch.nn.ModuleDict, torch.nn.Sequential)
-        walk = isinstance(module, containers) or (
+        # fx builds plain torch.nn.Module holders for nested names ("convs.0"): walk them.
+        walk = isinstance(module, containers) or type(module) is torch.nn.Module or (
             not isinstance(module, default_leaf_types())
             and type(module).__module__.split(".")[0] != "torch"
             and any(True for _ in module.children()))

@@ -15,8 +15,12 @@ from gfx.models.pool import __all__ as _pool
 from gfx.models.zoo import *  # noqa: F401,F403
 from gfx.models.zoo import __all__ as _zoo
 
+from gfx.passes.to_hetero import to_hetero
+from gfx.passes.to_hetero_with_bases import to_hetero_with_bases
+
 from . import aggr, conv, inits
 from .aggr import Aggregation
 
-__all__ = sorted({"MessagePassing", "Aggregation", "aggr", "conv", "inits",
+__all__ = sorted({"MessagePassing", "Aggregation", "aggr", "conv", "inits", "to_hetero",
+                  "to_hetero_with_bases",
                   *_conv, *_dense, *_norm, *_pool, *_zoo})
