@@ -198,18 +198,19 @@ def capture(module: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
         input_map (dict, optional): level (``"node"``, ``"edge"``, ``"graph"``) of each
             ``forward`` argument; inferred from the names when omitted. (default: ``None``)
         concrete_args (dict, optional): ``forward`` arguments fixed to Python values
-            while tracing (fx's ``concrete_args``, guarded at run time).  Every argument
-            whose default is ``None`` is fixed to ``None`` unless named here or in
-            ``traced_args``, so that ``if arg is None`` branches trace as eager code runs
-            them. (default: ``None``)
+            while tracing (fx's ``concrete_args``, guarded at run time).  When omitted,
+            every argument whose default is ``None`` is fixed to ``None`` (except those
+            in ``traced_args``), so that ``if arg is None`` branches trace as eager code
+            runs them; ``{}`` fixes nothing. (default: ``None``)
         leaf_modules (tuple of types, optional): extra module classes to keep as leaves.
             (default: ``()``)
-        traced_args (tuple of str, optional): ``None``-default arguments to keep as graph
-            inputs (e.g. ``("edge_weight",)`` to capture the weighted branch).
-            (default: ``()``)
+        traced_args (tuple of str, optional): with ``concrete_args`` omitted,
+            ``None``-default arguments to keep as graph inputs (e.g. ``("edge_weight",)``
+            to capture the weighted branch). (default: ``()``)
     """
-    concrete_args = {**{k: v for k, v in none_default_arguments(module).items()
-                        if k not in traced_args}, **(concrete_args or {})}
+    if concrete_args is None:
+        concrete_args = {k: v for k, v in none_default_arguments(module).items()
+                         if k not in traced_args}
     tracer = CaptureTracer(default_leaf_types() + tuple(leaf_modules))
     gm = trace(module, tracer, concrete_args, f"{type(module).__name__}.forward")
     gm.meta = getattr(gm, "meta", {})

@@ -66,18 +66,8 @@ def build_graph(model: torch.nn.Module, input_map: Optional[Dict[str, str]] = No
                 concrete_args: Optional[Dict[str, Any]] = None,
                 backend: str = "reference") -> GraphModule:
     """capture -> lower -> the backend's passes, in the model's current train/eval mode."""
-    gm = lower(capture(model, input_map, concrete_args=concrete_args,
-                       traced_args=call_traced_args(model, concrete_args)))
+    gm = lower(capture(model, input_map, concrete_args=concrete_args))
     return run_passes(gm, pipeline(backend), record=record)
-
-
-def call_traced_args(model: torch.nn.Module, concrete_args: Optional[Dict[str, Any]]
-                     ) -> Tuple[str, ...]:
-    """With a call's constants known, every other argument is a traced graph input."""
-    if concrete_args is None:
-        return ()
-    return tuple(name for name in _inspect.signature(model.forward).parameters
-                 if name not in concrete_args)
 
 
 def _is_constant(value) -> bool:

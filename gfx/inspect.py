@@ -29,7 +29,7 @@ from torch.fx.passes.shape_prop import _extract_tensor_metadata
 
 from gfx import render
 from gfx.capture import capture
-from gfx.compile import call_traced_args, build_graph, constant_arguments
+from gfx.compile import build_graph, constant_arguments
 from gfx.lower import lower
 from gfx.pipeline import PassRecord, PipelineRun
 
@@ -239,8 +239,7 @@ def inspect(model: torch.nn.Module, *example_inputs: Any,
     constants = constant_arguments(signature, example_inputs, example_kwargs)
     record = PipelineRun()
     lowered = build_graph(model, input_map, record, constants)
-    captured = capture(model, input_map, concrete_args=constants,
-                       traced_args=call_traced_args(model, constants))
+    captured = capture(model, input_map, concrete_args=constants)
     before = lower(captured)
     inputs = bind_inputs(signature, captured, example_inputs, example_kwargs)
     for gm in (lowered, before, captured):  # the finest graph first: it fails most precisely

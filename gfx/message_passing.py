@@ -112,10 +112,14 @@ class MessagePassing(torch.nn.Module):
             self.aggr, self.aggr_module = None, None
         else:
             self.aggr_module = aggregation_resolver(aggr, **(aggr_kwargs or {}))
-            if isinstance(aggr, (str, Aggregation)) or aggr is None:
-                self.aggr = aggr if isinstance(aggr, str) else self.aggr_module
+            # ``aggr`` describes the aggregation; only ``aggr_module`` holds parameters
+            # (a module stored under both names would duplicate checkpoint keys).
+            if isinstance(aggr, str):
+                self.aggr = aggr
+            elif isinstance(aggr, Aggregation):
+                self.aggr = type(aggr).__name__
             else:
-                self.aggr = list(aggr)
+                self.aggr = [a if isinstance(a, str) else type(a).__name__ for a in aggr]
         self.flow = flow
         self.node_dim = node_dim
         self.decomposed_layers = decomposed_layers
