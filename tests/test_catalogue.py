@@ -1,0 +1,18 @@
+"""docs/catalogue.md's convolution table is what ``python -m gfx catalogue`` measures."""
+import os
+
+import pytest
+
+from gfx.catalogue import table
+
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                   "catalogue.md")
+
+
+@pytest.mark.slow
+def test_catalogue_doc_matches_measurement():
+    with open(DOC, encoding="utf-8") as f:
+        doc = f.read()
+    measured = table()
+    assert measured in doc, ("docs/catalogue.md is out of date; regenerate its table with "
+                             "`python -m gfx catalogue`:\n" + measured)
