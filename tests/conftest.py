@@ -13,6 +13,11 @@ settings.load_profile(os.environ.get("GFX_HYPOTHESIS_PROFILE", "ci"))
 
 torch.set_num_threads(1)
 
+# Generated kernels are cached on disk; tests share one folder inside the checkout (ignored
+# by git) rather than writing into the user's ~/.cache.
+os.environ.setdefault("GFX_CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), ".gfx-test-cache"))
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
