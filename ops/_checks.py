@@ -10,8 +10,11 @@ real data (:func:`has_data`) and run inside the real kernels.
 """
 from __future__ import annotations
 
+from typing import Tuple
+
 import torch
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 
 INDEX_DTYPES = (torch.int64, torch.int32)
 
@@ -91,12 +94,32 @@ def check_index_matches(op: str, index: Tensor, src: Tensor, dim: int, name: str
                  f"{src.shape[dim]} along dim {dim}"))
 
 
+# NOTE [index bounds cache]
+# Range checks read min and max of an index (two reductions and a device sync).  The
+# indices of message passing are rows of one edge_index (views sharing a base tensor)
+# reused by every layer and call, so bounds are cached per base tensor, its version
+# (an in-place edit invalidates them) and the view's position.
+_BOUNDS: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
+def index_bounds(index: Tensor) -> Tuple[int, int]:
+    """``(min, max)`` of a non-empty index tensor, cached for views of one base tensor."""
+    base = index._base if index._base is not None else index
+    key = (base._version, index.storage_offset(), tuple(index.shape), tuple(index.stride()))
+    entries = _BOUNDS.setdefault(base, {})
+    if key not in entries:
+        if len(entries) > 16:  # stale versions of a tensor edited in place
+            entries.clear()
+        entries[key] = (int(index.min()), int(index.max()))
+    return entries[key]
+
+
 def check_index_range(op: str, index: Tensor, size: int, name: str = "index",
                       size_name: str = "dim_size") -> None:
     """Value check: every entry of ``index`` lies in ``[0, size)``."""
     if index.numel() == 0 or not has_data(index):
         return
-    lo, hi = int(index.min()), int(index.max())
+    lo, hi = index_bounds(index)
     if lo < 0:
         raise IndexError(f"gfx.{op}: '{name}' contains the negative value {lo}")
     if hi >= size:

@@ -194,3 +194,16 @@ def test_meta_tensors_need_an_explicit_size():
 def test_add_is_an_alias_of_sum():
     torch.testing.assert_close(ops.scatter(SRC, INDEX, reduce="add"),
                                ops.scatter(SRC, INDEX, reduce="sum"))
+
+
+def test_index_bounds_are_cached_per_base_tensor_and_version():
+    from gfx.ops._checks import _BOUNDS, index_bounds
+    edge_index = torch.tensor([[0, 3, 1], [2, 2, 5]])
+    assert index_bounds(edge_index[0]) == (0, 3) and index_bounds(edge_index[1]) == (2, 5)
+    assert len(_BOUNDS[edge_index]) == 2  # one entry per row view
+    index_bounds(edge_index[0])
+    assert len(_BOUNDS[edge_index]) == 2  # a cache hit
+    edge_index[0, 1] = 9  # in place: the version changes, the bounds are recomputed
+    assert index_bounds(edge_index[0]) == (0, 9)
+    with pytest.raises(IndexError, match="contains 9"):
+        ops.gather(torch.randn(4, 2), edge_index[0])
