@@ -39,8 +39,7 @@ def build(workload: str, gfx_model: torch.nn.Module) -> torch.nn.Module:
     if workload.startswith("hetero-sage"):
         # gfx.to_hetero keeps the same module tree as the reference's to_hetero.
         return _hetero(workload, gfx_model, state)
-    f = gfx_model.conv1.in_channels if isinstance(gfx_model.conv1.in_channels, int) \
-        else gfx_model.conv1.in_channels[0]
+    f = next(v.shape[-1] for k, v in state.items() if k.endswith("weight") and v.dim() == 2)
     model = TwoLayer(*_convs(workload, f))
     model.load_state_dict(state)
     return model
