@@ -24,6 +24,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m gfx demo
+	$(PY) -m gfx.graphgym --cfg node
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q tests

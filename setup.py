@@ -15,4 +15,6 @@ def packages_below(name, folder):
 
 
 packages = sorted({p for name, folder in PACKAGE_ROOTS.items() for p in packages_below(name, folder)})
-setup(packages=packages, package_dir=PACKAGE_ROOTS, package_data={"gfx": ["py.typed"]})
+setup(packages=packages, package_dir=PACKAGE_ROOTS,
+      package_data={"gfx": ["py.typed"],
+                    "gfx.models.graphgym": ["configs/*.yaml", "configs/*.txt"]})

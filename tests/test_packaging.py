@@ -33,6 +33,8 @@ def test_wheel_installs_and_every_module_imports(tmp_path):
         "for name in names: importlib.import_module(name)\n"
         "for needed in ('gfx.ops', 'gfx.models', 'gfx.passes', 'gfx.nn', 'gfx.data'):\n"
         "    assert needed in names, needed\n"
+        "from importlib.resources import files\n"
+        "assert (files('gfx.models.graphgym') / 'configs' / 'node.yaml').is_file()\n"
         "print(len(names))\n")
     out = subprocess.run([str(python), "-c", script], check=True, capture_output=True,
                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
