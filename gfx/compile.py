@@ -26,6 +26,8 @@ from torch.fx import GraphModule
 from gfx.capture import capture
 from gfx.lower import lower
 from gfx.passes.fusion import fuse_message_reduce
+from gfx.passes.fusion_attention import fuse_attention
+from gfx.passes.horizontal_fusion import fuse_relations
 from gfx.passes.reorder import move_linear_before_gather
 from gfx.pipeline import CLEANUP, Pass, PipelineRun, run_passes
 
@@ -58,7 +60,9 @@ def pipeline(backend: str) -> List[Pass]:
     if backend == "reference":
         return list(CLEANUP)
     return list(CLEANUP) + [Pass("reorder", move_linear_before_gather),
-                            Pass("fuse", fuse_message_reduce(backend))] + list(CLEANUP)
+                            Pass("fuse_attention", fuse_attention(backend)),
+                            Pass("fuse", fuse_message_reduce(backend)),
+                            Pass("hfuse", fuse_relations)] + list(CLEANUP)
 
 
 def build_graph(model: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,

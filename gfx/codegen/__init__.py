@@ -13,3 +13,7 @@ try:
     from gfx.codegen import triton_backend  # noqa: F401
 except ImportError:  # pragma: no cover - a broken triton install
     pass
+try:
+    from gfx.codegen import cpp_attention  # noqa: F401
+except ImportError:  # pragma: no cover - as for cpp above
+    pass
