@@ -96,13 +96,15 @@ def _hetero_workload(relations: int) -> Workload:
         from gfx.passes.to_hetero import to_hetero
         x, edge_index = _graph(size)
         g = torch.Generator().manual_seed(1)
-        node_types = ["a", "b"]
-        edge_types = [(node_types[r % 2], f"r{r}", node_types[(r + 1) % 2])
-                      for r in range(relations)]
+        # Every node type must receive messages: one relation is a -> a, more alternate
+        # between two types.  Total nodes and edges stay the same for every count.
+        node_types = ["a"] if relations == 1 else ["a", "b"]
+        edge_types = [(node_types[r % len(node_types)], f"r{r}",
+                       node_types[(r + 1) % len(node_types)]) for r in range(relations)]
         per = size["edges"] // relations
-        half = size["nodes"] // 2
-        x_dict = {t: x[:half] for t in node_types}
-        ei_dict = {et: torch.randint(0, half, (2, per), generator=g) for et in edge_types}
+        count = size["nodes"] // len(node_types)
+        x_dict = {t: x[:count] for t in node_types}
+        ei_dict = {et: torch.randint(0, count, (2, per), generator=g) for et in edge_types}
         model = TwoLayer(*_sage(size["features"]))
         hetero = to_hetero(model, (node_types, edge_types), aggr="sum")
         return hetero, (x_dict, ei_dict)

@@ -172,7 +172,8 @@ class CompiledModule(torch.nn.Module):
                 self.model.train(was)
             self._graphs[key] = gm
         gm = self._graphs[key]
-        gm.train(self.training)
+        if gm.training != self.training:  # train() walks every submodule: only on change
+            gm.train(self.training)
         return gm
 
     def forward(self, *args, **kwargs):

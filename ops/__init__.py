@@ -13,4 +13,4 @@ from .segment_softmax import segment_softmax
 
 __all__ = ["gather", "scatter", "segment", "segment_softmax", "REDUCTIONS"]
 
-from . import fused, fused_attention  # noqa: E402,F401  registers the fused primitives
+from . import fused, fused_attention, fused_typed  # noqa: E402,F401  registers the fused primitives

@@ -46,7 +46,7 @@ def build(workload: str, gfx_model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _hetero(workload, gfx_model, state):
-    meta = getattr(gfx_model, "metadata", None)
+    meta = getattr(gfx_model, "meta", {}).get("metadata")
     if meta is None:
         raise ValueError("the gfx hetero model does not record its metadata")
     f = next(v for k, v in state.items() if k.endswith("lin_l.weight")).shape[1]
