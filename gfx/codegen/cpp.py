@@ -10,7 +10,7 @@ The call tree of one fused node::
 
     cpp_forward(spec, edge_index, operands, src_row, dim, dim_size)
       _plan(...)            -> layout, or a reason to delegate to the reference backend
-      _check_indices(...)   index ranges (cached per edge_index)
+      check_kernel_indices(...)   index ranges (gfx.codegen.checks, cached per edge_index)
       _csr(...)             gfx.structure CSR by target (built once per edge_index)
       _library(spec, layout).launch("gfx_forward", ...)
     cpp_backward(..., out, grad)
@@ -35,6 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from gfx.codegen.checks import check_kernel_indices
 from gfx.codegen import cpp_build
 from gfx.codegen.cpp_render import Layout, Rendered, feature_layout, render
 from gfx.ops._checks import has_data
@@ -228,31 +229,6 @@ def _fallback(spec: FusedSpec, fallback: _Fallback) -> None:
                       f"{fallback.detail}", CppFallbackWarning, stacklevel=3)
 
 
-def _bounds(edge_index: Tensor) -> Tuple[List[int], List[int]]:
-    return memo(edge_index, "cpp_bounds", (),
-                lambda: (edge_index.amin(1).tolist(), edge_index.amax(1).tolist()))
-
-
-def _check_indices(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
-                   src_row: int, dim_size: int) -> None:
-    """Every index names an existing row: a kernel must never read or write outside."""
-    if edge_index.shape[1] == 0:
-        return
-    lo, hi = _bounds(edge_index)
-    for row in (0, 1):
-        if lo[row] < 0:
-            raise IndexError(f"{OP}: edge_index[{row}] contains the negative value {lo[row]}")
-    dst_row = 1 - src_row
-    if hi[dst_row] >= dim_size:
-        raise IndexError(f"{OP}: edge_index[{dst_row}] (targets) contains {hi[dst_row]} but "
-                         f"dim_size={dim_size}")
-    for k, (kind, t) in enumerate(zip(spec.kinds, operands)):
-        row = {"src": src_row, "dst": dst_row}.get(kind)
-        if row is not None and hi[row] >= t.shape[0]:
-            raise IndexError(f"{OP}: edge_index[{row}] contains {hi[row]} but operand {k} "
-                             f"({kind}) has {t.shape[0]} rows")
-
-
 @dataclass(frozen=True)
 class _Csr:
     ptr: Tensor
@@ -288,7 +264,7 @@ def cpp_forward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
     if isinstance(plan, _Fallback):
         _fallback(spec, plan)
         return reference_forward(spec, edge_index, operands, src_row, dim, dim_size)
-    _check_indices(spec, edge_index, plan.operands, src_row, dim_size)
+    check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
     if out.numel() == 0:
         return out
@@ -314,7 +290,7 @@ def cpp_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor]
         _fallback(spec, plan)
         return reference_backward(spec, edge_index, operands, src_row, dim, dim_size, out,
                                   grad)
-    _check_indices(spec, edge_index, plan.operands, src_row, dim_size)
+    check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     expected = (dim_size, *plan.shape)
     if tuple(out.shape) != expected or tuple(grad.shape) != expected:
         raise ValueError(f"{OP}: backward needs 'out' and 'grad' of shape {list(expected)}, "

@@ -13,7 +13,7 @@ The call tree::
 
     attention_forward(spec, edge_index, operands, src_row, dim, softmax_dim, dim_size)
       _plan(...)          -> layout and sizes, or a reason to run the reference instead
-      _check_indices(...)
+      check_kernel_indices(...)   index ranges (gfx.codegen.checks)
       launch("gfx_attention_forward")            CSR by target
     attention_backward(..., out, grad)
       launch("gfx_attention_grad_dst")           CSR by target: [rows, H] statistics,
@@ -36,6 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from gfx.codegen.checks import check_kernel_indices
 from gfx.codegen import cpp_build
 from gfx.codegen.cpp import _csr, _threads
 from gfx.codegen.cpp_attention_render import AttentionLayout, render
@@ -44,7 +45,7 @@ from gfx.ops._checks import has_data
 from gfx.ops.fused_attention import (AttentionBackend, AttentionSpec, operand_indices,
                                      reference_backward, reference_forward,
                                      register_attention_backend)
-from gfx.structure import memo
+
 
 SCALAR_TYPES = {torch.float32: "float", torch.float64: "double"}
 # The per-row softmax arrays live on each thread's stack: bound their size.
@@ -262,27 +263,6 @@ def _fallback(spec: AttentionSpec, fallback: _Fallback) -> None:
                       stacklevel=3)
 
 
-def _check_indices(spec: AttentionSpec, edge_index: Tensor, operands: Sequence[Tensor],
-                   src_row: int, dim_size: int) -> None:
-    """Every index names an existing row: the kernels never read or write outside."""
-    if edge_index.shape[1] == 0:
-        return
-    lo, hi = memo(edge_index, "cpp_bounds", (),
-                  lambda: (edge_index.amin(1).tolist(), edge_index.amax(1).tolist()))
-    for row in (0, 1):
-        if lo[row] < 0:
-            raise IndexError(f"{OP}: edge_index[{row}] contains the negative value {lo[row]}")
-    dst_row = 1 - src_row
-    if hi[dst_row] >= dim_size:
-        raise IndexError(f"{OP}: edge_index[{dst_row}] (targets) contains {hi[dst_row]} but "
-                         f"dim_size={dim_size}")
-    for k, (kind, t) in enumerate(zip(spec.kinds, operands)):
-        row = {"src": src_row, "dst": dst_row}.get(kind)
-        if row is not None and hi[row] >= t.shape[0]:
-            raise IndexError(f"{OP}: edge_index[{row}] contains {hi[row]} but operand {k} "
-                             f"({kind}) has {t.shape[0]} rows")
-
-
 def _values(csr, plan: _Plan, rows: int, threads: int, **buffers) -> Dict[str, object]:
     values: Dict[str, object] = {"ptr": csr.ptr, "col": csr.col, "eid": csr.eid,
                                  "rows": rows, "H": plan.heads, "C": plan.channels,
@@ -299,7 +279,7 @@ def attention_forward(spec: AttentionSpec, edge_index: Tensor, operands: Sequenc
         _fallback(spec, plan)
         return reference_forward(spec, edge_index, operands, src_row, dim, softmax_dim,
                                  dim_size)
-    _check_indices(spec, edge_index, plan.operands, src_row, dim_size)
+    check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
     if out.numel() == 0:
         return out
@@ -319,7 +299,7 @@ def attention_backward(spec: AttentionSpec, edge_index: Tensor, operands: Sequen
         _fallback(spec, plan)
         return reference_backward(spec, edge_index, operands, src_row, dim, softmax_dim,
                                   dim_size, out, grad)
-    _check_indices(spec, edge_index, plan.operands, src_row, dim_size)
+    check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     expected = (dim_size, *plan.shape)
     if tuple(grad.shape) != expected:
         raise ValueError(f"{OP}: backward needs 'grad' of shape {list(expected)}, got "

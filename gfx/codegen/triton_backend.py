@@ -12,7 +12,7 @@ The call tree of one fused node::
 
     triton_forward(spec, edge_index, operands, src_row, dim, dim_size)
       _plan(...)                -> layout and sizes, or a reason to use the reference
-      _check_indices(...)       index ranges (cached per edge_index)
+      check_kernel_indices(...)   index ranges (gfx.codegen.checks, cached per edge_index)
       _csr(..., target row)     gfx.structure CSR by target (built once per edge_index)
       launch forward            grid (targets, feature blocks)
     triton_backward(..., out, grad)
@@ -51,11 +51,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from gfx.codegen.checks import check_kernel_indices
 from gfx.codegen.triton_expr import unsupported_expression
 from gfx.codegen.triton_render import Kernel, Layout, Module, edge_groups, render
 from gfx.ops.fused import (Backend, FusedSpec, reference_backward, reference_forward,
                            register_backend)
-from gfx.structure import csr_by_source, csr_by_target, memo
+from gfx.structure import csr_by_source, csr_by_target
 
 DTYPES = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float32: "float32",
           torch.float64: "float64"}
@@ -249,31 +250,6 @@ def _fallback(spec: FusedSpec, fallback: _Fallback) -> None:
                       f"{fallback.detail}", TritonFallbackWarning, stacklevel=3)
 
 
-def _bounds(edge_index: Tensor) -> Tuple[List[int], List[int]]:
-    return memo(edge_index, "triton_bounds", (),
-                lambda: (edge_index.amin(1).tolist(), edge_index.amax(1).tolist()))
-
-
-def _check_indices(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
-                   src_row: int, dim_size: int) -> None:
-    """Every index names an existing row: a kernel must never read or write outside."""
-    if edge_index.shape[1] == 0:
-        return
-    lo, hi = _bounds(edge_index)
-    for row in (0, 1):
-        if lo[row] < 0:
-            raise IndexError(f"{OP}: edge_index[{row}] contains the negative value {lo[row]}")
-    dst_row = 1 - src_row
-    if hi[dst_row] >= dim_size:
-        raise IndexError(f"{OP}: edge_index[{dst_row}] (targets) contains {hi[dst_row]} but "
-                         f"dim_size={dim_size}")
-    for k, (kind, t) in enumerate(zip(spec.kinds, operands)):
-        row = {"src": src_row, "dst": dst_row}.get(kind)
-        if row is not None and hi[row] >= t.shape[0]:
-            raise IndexError(f"{OP}: edge_index[{row}] contains {hi[row]} but operand {k} "
-                             f"({kind}) has {t.shape[0]} rows")
-
-
 def _csr(edge_index: Tensor, row: int, num_rows: int):
     """Edges grouped by ``edge_index[row]``, from the structure cache."""
     return csr_by_target(edge_index, num_rows) if row == 1 else \
@@ -361,7 +337,7 @@ def triton_forward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tenso
     if isinstance(plan, _Fallback):
         _fallback(spec, plan)
         return reference_forward(spec, edge_index, operands, src_row, dim, dim_size)
-    _check_indices(spec, edge_index, plan.operands, src_row, dim_size)
+    check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
     if out.numel() == 0:
         return out
@@ -398,7 +374,7 @@ def triton_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tens
         _fallback(spec, plan)
         return reference_backward(spec, edge_index, operands, src_row, dim, dim_size, out,
                                   grad)
-    _check_indices(spec, edge_index, plan.operands, src_row, dim_size)
+    check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     num_edges, width = edge_index.shape[1], plan.width
     if num_edges == 0 or out.numel() == 0:
         return [torch.zeros_like(t) for t in plan.operands]
