@@ -153,27 +153,36 @@ def reference_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[T
 
 @dataclass(frozen=True)
 class Backend:
-    """How one backend runs fused nodes; ``available()`` says whether it can here."""
+    """How one backend runs a fused primitive; ``available()`` says whether it can here."""
     name: str
     forward: Callable
     backward: Callable
     available: Callable[[], bool]
 
 
-BACKENDS: Dict[str, Backend] = {}
+class BackendRegistry(dict):
+    """The backends of one fused primitive by name; a second one of a name is refused."""
+
+    def __init__(self, what: str):
+        super().__init__()
+        self.what = what
+
+    def register(self, backend: Backend) -> Backend:
+        if backend.name in self:
+            raise ValueError(f"gfx: a {self.what} named '{backend.name}' already exists")
+        self[backend.name] = backend
+        return backend
+
+    def lookup(self, name: str) -> Backend:
+        if name not in self:
+            raise ValueError(f"gfx: unknown {self.what} '{name}'; registered: "
+                             f"{', '.join(self)}")
+        return self[name]
 
 
-def register_backend(backend: Backend) -> Backend:
-    if backend.name in BACKENDS:
-        raise ValueError(f"gfx: a fused-kernel backend named '{backend.name}' already exists")
-    BACKENDS[backend.name] = backend
-    return backend
-
-
-def get_backend(name: str) -> Backend:
-    if name not in BACKENDS:
-        raise ValueError(f"gfx: unknown backend '{name}'; registered: {', '.join(BACKENDS)}")
-    return BACKENDS[name]
+BACKENDS = BackendRegistry("fused-kernel backend")
+register_backend = BACKENDS.register
+get_backend = BACKENDS.lookup
 
 
 register_backend(Backend("reference", reference_forward, reference_backward, lambda: True))

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Set
+from typing import List, Optional, Sequence, Set
 
 import torch
 from torch import Tensor
 
-from .fused import OPERAND_KINDS, _check_expr, _freeze, evaluate
+from .fused import OPERAND_KINDS, Backend, BackendRegistry, _check_expr, _freeze, evaluate
 from .gather import gather_op
 from .scatter import scatter_op
 from .segment_softmax import segment_softmax_op
@@ -147,31 +147,11 @@ def reference_backward(spec: AttentionSpec, edge_index: Tensor, operands: Sequen
             for t, g in zip(leaves, found)]
 
 
-@dataclass(frozen=True)
-class AttentionBackend:
-    """How one backend runs fused attention nodes; ``available()`` says whether it can."""
-    name: str
-    forward: Callable
-    backward: Callable
-    available: Callable[[], bool]
-
-
-ATTENTION_BACKENDS: Dict[str, AttentionBackend] = {}
-
-
-def register_attention_backend(backend: AttentionBackend) -> AttentionBackend:
-    """Add ``backend`` to :data:`ATTENTION_BACKENDS`; a second one of a name is refused."""
-    if backend.name in ATTENTION_BACKENDS:
-        raise ValueError(f"gfx: an attention backend named '{backend.name}' already exists")
-    ATTENTION_BACKENDS[backend.name] = backend
-    return backend
-
-
-def get_attention_backend(name: str) -> AttentionBackend:
-    if name not in ATTENTION_BACKENDS:
-        raise ValueError(f"gfx: unknown attention backend '{name}'; registered: "
-                         f"{', '.join(ATTENTION_BACKENDS)}")
-    return ATTENTION_BACKENDS[name]
+# Attention backends are described like the other fused primitive's, in their own registry.
+AttentionBackend = Backend
+ATTENTION_BACKENDS = BackendRegistry("attention backend")
+register_attention_backend = ATTENTION_BACKENDS.register
+get_attention_backend = ATTENTION_BACKENDS.lookup
 
 
 register_attention_backend(AttentionBackend("reference", reference_forward,

@@ -28,14 +28,14 @@ import ctypes
 import hashlib
 import os
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from gfx.codegen.checks import check_kernel_indices
+from gfx.codegen.checks import (Fallback, FallbackReporter, check_kernel_indices,
+                                edge_rows_problem, message_layout_problem, operand_problem)
 from gfx.codegen import cpp_build
 from gfx.codegen.cpp_render import Layout, Rendered, feature_layout, render
 from gfx.ops._checks import has_data
@@ -82,6 +82,9 @@ class CppFallbackWarning(UserWarning):
     """A fused node ran on the reference backend because the cpp kernels cannot run it."""
 
 
+_report = FallbackReporter(STATS, CppFallbackWarning, "cpp")
+
+
 def available() -> bool:
     """True when a C compiler with OpenMP works here (probed once per process)."""
     return cpp_build.available()
@@ -112,7 +115,6 @@ class _Library:
 
 _LOADED: Dict[Tuple[FusedSpec, Layout], _Library] = {}
 _LOCK = threading.Lock()
-_WARNED = set()
 
 
 def kernel_source(spec: FusedSpec, layout: Layout) -> Rendered:
@@ -165,12 +167,6 @@ class _Plan:
     operands: Tuple[Tensor, ...]      # contiguous
 
 
-@dataclass(frozen=True)
-class _Fallback:
-    reason: str                       # a short category, the key of STATS.fallbacks
-    detail: str
-
-
 def _uses_tensor_slope(expr: tuple) -> bool:
     if expr[0] in ("in", "const"):
         return False
@@ -180,53 +176,27 @@ def _uses_tensor_slope(expr: tuple) -> bool:
 
 
 def _plan(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
-          dim: int) -> Union[_Plan, _Fallback]:
+          dim: int) -> Union[_Plan, Fallback]:
     """How the kernels run these inputs, or why they cannot."""
     if not available():
-        return _Fallback("toolchain", "no C compiler with OpenMP works here")
+        return Fallback("toolchain", "no C compiler with OpenMP works here")
     if not has_data(edge_index, *operands):
-        return _Fallback("no data", "tensors without data (meta or fake, as when "
+        return Fallback("no data", "tensors without data (meta or fake, as when "
                                     "torch.compile traces a backward)")
     devices = {t.device.type for t in (edge_index, *operands)}
     if devices != {"cpu"}:
-        return _Fallback("device", f"tensors on {', '.join(sorted(devices))}; the cpp "
+        return Fallback("device", f"tensors on {', '.join(sorted(devices))}; the cpp "
                                    f"kernels run on the CPU")
-    if edge_index.dim() != 2 or edge_index.shape[0] != 2 or \
-            edge_index.dtype not in (torch.int64, torch.int32):
-        return _Fallback("edge_index", "edge_index is not a [2, E] int64/int32 tensor")
-    dtypes = {t.dtype for t in operands}
-    if len(dtypes) != 1 or next(iter(dtypes)) not in SCALAR_TYPES:
-        return _Fallback("dtype", f"operand dtypes {sorted(map(str, dtypes))}; the cpp "
-                                  f"kernels take float32 or float64 operands, all alike")
-    ranks = [t.dim() for t in operands]
-    if min(ranks) == 0 or len(set(ranks)) != 1:
-        return _Fallback("rank", f"operand ranks {ranks}; the cpp kernels need every "
-                                 f"operand to have the message's rank")
-    if not -ranks[0] <= dim < ranks[0] or dim % ranks[0] != 0:
-        return _Fallback("dim", f"dim={dim} is not the first axis of rank-{ranks[0]} "
-                                f"operands")
-    num_edges = edge_index.shape[1]
-    for k, (kind, t) in enumerate(zip(spec.kinds, operands)):
-        if kind == "edge" and t.shape[0] != num_edges:
-            return _Fallback("edge rows", f"edge operand {k} has {t.shape[0]} rows for "
-                                          f"{num_edges} edges")
+    problem = operand_problem(spec.kinds, edge_index, operands, SCALAR_TYPES, "cpp") or \
+        message_layout_problem(operands, dim, "cpp") or \
+        edge_rows_problem(spec.kinds, edge_index, operands)
+    if problem is not None:
+        return problem
     trailing = [tuple(t.shape[1:]) for t in operands]
-    try:
-        torch.broadcast_shapes(*trailing)
-    except RuntimeError:
-        return _Fallback("broadcast", f"operand feature shapes {trailing} do not broadcast")
     if _uses_tensor_slope(spec.expr):
-        return _Fallback("slope", "a leaky_relu slope is not a constant")
+        return Fallback("slope", "a leaky_relu slope is not a constant")
     layout, sizes, shape = feature_layout(SCALAR_TYPES[operands[0].dtype], trailing)
     return _Plan(layout, sizes, shape, tuple(t.contiguous() for t in operands))
-
-
-def _fallback(spec: FusedSpec, fallback: _Fallback) -> None:
-    STATS.fallbacks[fallback.reason] = STATS.fallbacks.get(fallback.reason, 0) + 1
-    if (spec, fallback.reason) not in _WARNED:
-        _WARNED.add((spec, fallback.reason))
-        warnings.warn(f"gfx cpp: '{spec.describe()}' runs on the reference backend: "
-                      f"{fallback.detail}", CppFallbackWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)
@@ -261,8 +231,8 @@ def cpp_forward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
                 src_row: int, dim: int, dim_size: int) -> Tensor:
     """``out[i] = reduce_{e : dst(e) == i} expr(e)`` with one generated kernel."""
     plan = _plan(spec, edge_index, operands, dim)
-    if isinstance(plan, _Fallback):
-        _fallback(spec, plan)
+    if isinstance(plan, Fallback):
+        _report(spec, plan)
         return reference_forward(spec, edge_index, operands, src_row, dim, dim_size)
     check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
@@ -286,8 +256,8 @@ def cpp_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor]
     requires grad (a direct call), every one gets its gradient.
     """
     plan = _plan(spec, edge_index, operands, dim)
-    if isinstance(plan, _Fallback):
-        _fallback(spec, plan)
+    if isinstance(plan, Fallback):
+        _report(spec, plan)
         return reference_backward(spec, edge_index, operands, src_row, dim, dim_size, out,
                                   grad)
     check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)

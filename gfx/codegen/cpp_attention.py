@@ -29,14 +29,14 @@ from __future__ import annotations
 import ctypes
 import math
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from gfx.codegen.checks import check_kernel_indices
+from gfx.codegen.checks import (Fallback, FallbackReporter, check_kernel_indices,
+                                edge_rows_problem, operand_problem)
 from gfx.codegen import cpp_build
 from gfx.codegen.cpp import _csr, _threads
 from gfx.codegen.cpp_attention_render import AttentionLayout, render
@@ -85,6 +85,9 @@ class CppAttentionFallbackWarning(UserWarning):
     """A fused attention node ran on the reference backend."""
 
 
+_report = FallbackReporter(STATS, CppAttentionFallbackWarning, "cpp attention")
+
+
 class _Library:
     """A loaded kernel library; its functions are called with named arguments."""
 
@@ -107,7 +110,6 @@ class _Library:
 
 _LOADED: Dict[Tuple[AttentionSpec, AttentionLayout], _Library] = {}
 _LOCK = threading.Lock()
-_WARNED = set()
 
 
 def kernel_source(spec: AttentionSpec, layout: AttentionLayout) -> Rendered:
@@ -147,12 +149,6 @@ class _Plan:
     operands: Tuple[Tensor, ...]      # contiguous
 
 
-@dataclass(frozen=True)
-class _Fallback:
-    reason: str
-    detail: str
-
-
 def _axis_zero(dim: int, rank: int) -> bool:
     return -rank <= dim < rank and dim % rank == 0
 
@@ -169,19 +165,19 @@ def _group(shape: Tuple[int, ...], full: Tuple[int, ...]) -> Optional[bool]:
 
 
 def _layout(spec: AttentionSpec, operands: Sequence[Tensor]
-            ) -> Union[Tuple[AttentionLayout, int, int, Tuple[int, ...]], _Fallback]:
+            ) -> Union[Tuple[AttentionLayout, int, int, Tuple[int, ...]], Fallback]:
     n = len(spec.kinds)
     in_score = operand_indices(spec.score)
     in_message = operand_indices(spec.message) - {spec.alpha}
     if in_score & in_message:
-        return _Fallback("shared operand", f"operands {sorted(in_score & in_message)} "
+        return Fallback("shared operand", f"operands {sorted(in_score & in_message)} "
                                            f"are read by both the score and the message")
     trailing = [tuple(t.shape[1:]) for t in operands]
     score_ranks = {len(trailing[k]) for k in in_score}
     message_ranks = {len(trailing[k]) for k in in_message}
     if len(score_ranks) != 1 or \
             not message_ranks <= {next(iter(score_ranks)) + spec.alpha_axes}:
-        return _Fallback("rank", f"operand ranks {[len(t) + 1 for t in trailing]}; the "
+        return Fallback("rank", f"operand ranks {[len(t) + 1 for t in trailing]}; the "
                                  f"kernels need all score operands of one rank and message "
                                  f"operands of that rank plus {spec.alpha_axes}")
     try:
@@ -189,10 +185,10 @@ def _layout(spec: AttentionSpec, operands: Sequence[Tensor]
         alpha = score + (1,) * spec.alpha_axes
         message = tuple(torch.broadcast_shapes(alpha, *(trailing[k] for k in in_message)))
     except RuntimeError:
-        return _Fallback("broadcast", f"operand feature shapes {trailing} do not broadcast")
+        return Fallback("broadcast", f"operand feature shapes {trailing} do not broadcast")
     split = len(score) if message[:len(score)] == score else 0
     if split == 0 and math.prod(score) != 1:
-        return _Fallback("broadcast", f"the coefficients {list(alpha)} broadcast along "
+        return Fallback("broadcast", f"the coefficients {list(alpha)} broadcast along "
                                       f"their own axes in the message {list(message)}")
     heads, channels = math.prod(message[:split]), math.prod(message[split:])
     score_masks: List[Optional[bool]] = [None] * n
@@ -205,62 +201,47 @@ def _layout(spec: AttentionSpec, operands: Sequence[Tensor]
         message_masks[k] = None if None in along else along
     if any(score_masks[k] is None for k in in_score) or \
             any(message_masks[k] is None for k in in_message):
-        return _Fallback("broadcast", f"operand feature shapes {trailing} broadcast along "
+        return Fallback("broadcast", f"operand feature shapes {trailing} broadcast along "
                                       f"part of the head or channel axes")
     if heads > MAX_HEADS:
-        return _Fallback("heads", f"{heads} score entries per edge (at most {MAX_HEADS})")
+        return Fallback("heads", f"{heads} score entries per edge (at most {MAX_HEADS})")
     ctype = SCALAR_TYPES[operands[0].dtype]
     return (AttentionLayout(ctype, tuple(score_masks), tuple(message_masks)), heads,
             channels, message)
 
 
 def _plan(spec: AttentionSpec, edge_index: Tensor, operands: Sequence[Tensor], dim: int,
-          softmax_dim: int) -> Union[_Plan, _Fallback]:
+          softmax_dim: int) -> Union[_Plan, Fallback]:
     """How the kernels run these inputs, or why they cannot."""
     if not cpp_build.available():
-        return _Fallback("toolchain", "no C compiler with OpenMP works here")
+        return Fallback("toolchain", "no C compiler with OpenMP works here")
     if not has_data(edge_index, *operands):
-        return _Fallback("no data", "tensors without data (meta or fake)")
+        return Fallback("no data", "tensors without data (meta or fake)")
     devices = {t.device.type for t in (edge_index, *operands)}
     if devices != {"cpu"}:
-        return _Fallback("device", f"tensors on {', '.join(sorted(devices))}; the cpp "
+        return Fallback("device", f"tensors on {', '.join(sorted(devices))}; the cpp "
                                    f"kernels run on the CPU")
-    if edge_index.dim() != 2 or edge_index.shape[0] != 2 or \
-            edge_index.dtype not in (torch.int64, torch.int32):
-        return _Fallback("edge_index", "edge_index is not a [2, E] int64/int32 tensor")
-    dtypes = {t.dtype for t in operands}
-    if len(dtypes) != 1 or next(iter(dtypes)) not in SCALAR_TYPES:
-        return _Fallback("dtype", f"operand dtypes {sorted(map(str, dtypes))}; the kernels "
-                                  f"take float32 or float64 operands, all alike")
+    problem = operand_problem(spec.kinds, edge_index, operands, SCALAR_TYPES, "cpp")
+    if problem is not None:
+        return problem
     if any(t.dim() == 0 for t in operands):
-        return _Fallback("rank", "a zero-dimensional operand")
+        return Fallback("rank", "a zero-dimensional operand")
     for k in operand_indices(spec.score):
         if not _axis_zero(dim, operands[k].dim()) or \
                 not _axis_zero(softmax_dim, operands[k].dim()):
-            return _Fallback("dim", f"dim={dim}, softmax_dim={softmax_dim} are not the "
+            return Fallback("dim", f"dim={dim}, softmax_dim={softmax_dim} are not the "
                                     f"first axis of the score operands")
     for k in operand_indices(spec.message) - {spec.alpha}:
         if not _axis_zero(dim, operands[k].dim()):
-            return _Fallback("dim", f"dim={dim} is not the first axis of message operand {k}")
-    num_edges = edge_index.shape[1]
-    for k, (kind, t) in enumerate(zip(spec.kinds, operands)):
-        if kind == "edge" and t.shape[0] != num_edges:
-            return _Fallback("edge rows", f"edge operand {k} has {t.shape[0]} rows for "
-                                          f"{num_edges} edges")
+            return Fallback("dim", f"dim={dim} is not the first axis of message operand {k}")
+    problem = edge_rows_problem(spec.kinds, edge_index, operands)
+    if problem is not None:
+        return problem
     found = _layout(spec, operands)
-    if isinstance(found, _Fallback):
+    if isinstance(found, Fallback):
         return found
     layout, heads, channels, shape = found
     return _Plan(layout, heads, channels, shape, tuple(t.contiguous() for t in operands))
-
-
-def _fallback(spec: AttentionSpec, fallback: _Fallback) -> None:
-    STATS.fallbacks[fallback.reason] = STATS.fallbacks.get(fallback.reason, 0) + 1
-    if (spec, fallback.reason) not in _WARNED:
-        _WARNED.add((spec, fallback.reason))
-        warnings.warn(f"gfx cpp: attention '{spec.describe()}' runs on the reference "
-                      f"backend: {fallback.detail}", CppAttentionFallbackWarning,
-                      stacklevel=3)
 
 
 def _values(csr, plan: _Plan, rows: int, threads: int, **buffers) -> Dict[str, object]:
@@ -275,8 +256,8 @@ def attention_forward(spec: AttentionSpec, edge_index: Tensor, operands: Sequenc
                       src_row: int, dim: int, softmax_dim: int, dim_size: int) -> Tensor:
     """Scores, per-target softmax and weighted sum in one generated kernel."""
     plan = _plan(spec, edge_index, operands, dim, softmax_dim)
-    if isinstance(plan, _Fallback):
-        _fallback(spec, plan)
+    if isinstance(plan, Fallback):
+        _report(spec, plan)
         return reference_forward(spec, edge_index, operands, src_row, dim, softmax_dim,
                                  dim_size)
     check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
@@ -295,8 +276,8 @@ def attention_backward(spec: AttentionSpec, edge_index: Tensor, operands: Sequen
                        grad: Tensor) -> List[Optional[Tensor]]:
     """Gradients of every operand; scores, coefficients and messages are recomputed."""
     plan = _plan(spec, edge_index, operands, dim, softmax_dim)
-    if isinstance(plan, _Fallback):
-        _fallback(spec, plan)
+    if isinstance(plan, Fallback):
+        _report(spec, plan)
         return reference_backward(spec, edge_index, operands, src_row, dim, softmax_dim,
                                   dim_size, out, grad)
     check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)

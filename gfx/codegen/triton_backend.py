@@ -43,7 +43,6 @@ import os
 import sys
 import threading
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -51,7 +50,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from gfx.codegen.checks import check_kernel_indices
+from gfx.codegen.checks import (Fallback, FallbackReporter, check_kernel_indices,
+                                edge_rows_problem, message_layout_problem, operand_problem)
 from gfx.codegen.triton_expr import unsupported_expression
 from gfx.codegen.triton_render import Kernel, Layout, Module, edge_groups, render
 from gfx.ops.fused import (Backend, FusedSpec, reference_backward, reference_forward,
@@ -92,6 +92,9 @@ class TritonFallbackWarning(UserWarning):
     """A fused node ran on the reference backend because the Triton kernels cannot run it."""
 
 
+_report = FallbackReporter(STATS, TritonFallbackWarning, "triton")
+
+
 def interpreting() -> bool:
     """True when Triton runs kernels in its CPU interpreter (see NOTE [triton interpreter])."""
     return os.environ.get("TRITON_INTERPRET", "").strip().lower() in ("1", "true", "on")
@@ -115,7 +118,6 @@ def cache_dir() -> str:
 
 _LOADED: Dict[Tuple[FusedSpec, Layout], Tuple[Module, ModuleType]] = {}
 _LOCK = threading.Lock()
-_WARNED = set()
 
 
 def _import_source(text: str) -> ModuleType:
@@ -167,12 +169,6 @@ class _Plan:
         return total
 
 
-@dataclass(frozen=True)
-class _Fallback:
-    reason: str                       # a short category, the key of STATS.fallbacks
-    detail: str
-
-
 def feature_layout(dtype: str, trailing: Sequence[Tuple[int, ...]]
                    ) -> Tuple[Layout, Tuple[int, ...], Tuple[int, ...]]:
     """Coalesce the operands' feature shapes (see NOTE [feature layout]).
@@ -201,53 +197,26 @@ def feature_layout(dtype: str, trailing: Sequence[Tuple[int, ...]]
 
 
 def _plan(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
-          dim: int) -> Union[_Plan, _Fallback]:
+          dim: int) -> Union[_Plan, Fallback]:
     """How the kernels run these inputs, or why they cannot."""
     if not available():
-        return _Fallback("unavailable", "triton is not installed or no CUDA device is present")
+        return Fallback("unavailable", "triton is not installed or no CUDA device is present")
     devices = {t.device.type for t in (edge_index, *operands)}
     wanted = {"cpu"} if interpreting() else {"cuda"}
     if devices != wanted or len({t.device for t in (edge_index, *operands)}) != 1:
-        return _Fallback("device", f"tensors on {', '.join(sorted(devices))}; the triton "
+        return Fallback("device", f"tensors on {', '.join(sorted(devices))}; the triton "
                                    f"kernels run on one {'/'.join(wanted)} device")
-    if edge_index.dim() != 2 or edge_index.shape[0] != 2 or \
-            edge_index.dtype not in (torch.int64, torch.int32):
-        return _Fallback("edge_index", "edge_index is not a [2, E] int64/int32 tensor")
-    dtypes = {t.dtype for t in operands}
-    if len(dtypes) != 1 or next(iter(dtypes)) not in DTYPES:
-        return _Fallback("dtype", f"operand dtypes {sorted(map(str, dtypes))}; the triton "
-                                  f"kernels take float16/bfloat16/float32/float64 operands, "
-                                  f"all alike")
-    ranks = [t.dim() for t in operands]
-    if min(ranks) == 0 or len(set(ranks)) != 1:
-        return _Fallback("rank", f"operand ranks {ranks}; the triton kernels need every "
-                                 f"operand to have the message's rank")
-    if not -ranks[0] <= dim < ranks[0] or dim % ranks[0] != 0:
-        return _Fallback("dim", f"dim={dim} is not the first axis of rank-{ranks[0]} "
-                                f"operands")
-    num_edges = edge_index.shape[1]
-    for k, (kind, t) in enumerate(zip(spec.kinds, operands)):
-        if kind == "edge" and t.shape[0] != num_edges:
-            return _Fallback("edge rows", f"edge operand {k} has {t.shape[0]} rows for "
-                                          f"{num_edges} edges")
+    problem = operand_problem(spec.kinds, edge_index, operands, DTYPES, "triton") or \
+        message_layout_problem(operands, dim, "triton") or \
+        edge_rows_problem(spec.kinds, edge_index, operands)
+    if problem is not None:
+        return problem
     trailing = [tuple(t.shape[1:]) for t in operands]
-    try:
-        torch.broadcast_shapes(*trailing)
-    except RuntimeError:
-        return _Fallback("broadcast", f"operand feature shapes {trailing} do not broadcast")
     reason = unsupported_expression(spec.expr)
     if reason:
-        return _Fallback("expression", reason)
+        return Fallback("expression", reason)
     layout, sizes, shape = feature_layout(DTYPES[operands[0].dtype], trailing)
     return _Plan(layout, sizes, shape, tuple(t.contiguous() for t in operands))
-
-
-def _fallback(spec: FusedSpec, fallback: _Fallback) -> None:
-    STATS.fallbacks[fallback.reason] = STATS.fallbacks.get(fallback.reason, 0) + 1
-    if (spec, fallback.reason) not in _WARNED:
-        _WARNED.add((spec, fallback.reason))
-        warnings.warn(f"gfx triton: '{spec.describe()}' runs on the reference backend: "
-                      f"{fallback.detail}", TritonFallbackWarning, stacklevel=3)
 
 
 def _csr(edge_index: Tensor, row: int, num_rows: int):
@@ -334,8 +303,8 @@ def triton_forward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tenso
                    src_row: int, dim: int, dim_size: int) -> Tensor:
     """``out[i] = reduce_{e : dst(e) == i} expr(e)`` with one generated kernel."""
     plan = _plan(spec, edge_index, operands, dim)
-    if isinstance(plan, _Fallback):
-        _fallback(spec, plan)
+    if isinstance(plan, Fallback):
+        _report(spec, plan)
         return reference_forward(spec, edge_index, operands, src_row, dim, dim_size)
     check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
@@ -370,8 +339,8 @@ def triton_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tens
                     ) -> List[Optional[Tensor]]:
     """Gradients of every operand; messages are recomputed, never stored."""
     plan = _plan(spec, edge_index, operands, dim)
-    if isinstance(plan, _Fallback):
-        _fallback(spec, plan)
+    if isinstance(plan, Fallback):
+        _report(spec, plan)
         return reference_backward(spec, edge_index, operands, src_row, dim, dim_size, out,
                                   grad)
     check_kernel_indices(OP, spec.kinds, edge_index, plan.operands, src_row, dim_size)

@@ -220,7 +220,7 @@ def cuda_like(monkeypatch):
     """Pretend the backend can run, so that the planning of CPU tensors is what is tested."""
     monkeypatch.setattr(tb, "available", lambda: True)
     monkeypatch.setattr(tb, "interpreting", lambda: False)
-    monkeypatch.setattr(tb, "_WARNED", set())
+    monkeypatch.setattr(tb._report, "warned", set())
     tb.reset_stats()
 
 
@@ -258,14 +258,14 @@ def test_each_unsupported_layout_names_its_reason(cuda_like, monkeypatch, change
     spec = FusedSpec(("src", "edge"), ("mul", ("in", 0), ("in", 1)), "sum")
     edge_index, operands = change(*inputs())
     plan = tb._plan(spec, edge_index, operands, dim)
-    assert isinstance(plan, tb._Fallback) and plan.reason == reason
+    assert isinstance(plan, tb.Fallback) and plan.reason == reason
 
 
 def test_a_slope_that_is_not_constant_is_delegated(cuda_like, monkeypatch):
     monkeypatch.setattr(tb, "interpreting", lambda: True)
     spec = FusedSpec(("src", "edge"), ("leaky_relu", ("in", 0), ("in", 1)), "sum")
     plan = tb._plan(spec, *inputs(), 0)
-    assert isinstance(plan, tb._Fallback) and plan.reason == "expression"
+    assert isinstance(plan, tb.Fallback) and plan.reason == "expression"
 
 
 @pytest.mark.parametrize("edge_index, message", [
