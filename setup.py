@@ -1,9 +1,9 @@
-"""Maps the top-level folders ops/, passes/, models/ to gfx.ops, gfx.passes, gfx.models."""
+"""Maps the top-level folders ops/, passes/, models/ to gfx.ops, gfx.passes and gfx.nn."""
 import os
 
 from setuptools import setup
 
-PACKAGE_ROOTS = {"gfx": "gfx", "gfx.ops": "ops", "gfx.passes": "passes", "gfx.models": "models"}
+PACKAGE_ROOTS = {"gfx": "gfx", "gfx.ops": "ops", "gfx.passes": "passes", "gfx.nn": "models"}
 
 
 def packages_below(name, folder):
@@ -17,4 +17,4 @@ def packages_below(name, folder):
 packages = sorted({p for name, folder in PACKAGE_ROOTS.items() for p in packages_below(name, folder)})
 setup(packages=packages, package_dir=PACKAGE_ROOTS,
       package_data={"gfx": ["py.typed"],
-                    "gfx.models.graphgym": ["configs/*.yaml", "configs/*.txt"]})
+                    "gfx.graphgym": ["configs/*.yaml", "configs/*.txt"]})

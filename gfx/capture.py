@@ -62,8 +62,8 @@ def user_source(stack_trace: Optional[str]) -> Optional[str]:
 
 def default_leaf_types() -> Tuple[Type[torch.nn.Module], ...]:
     from gfx.message_passing import MessagePassing
-    from gfx.models.aggr import Aggregation
-    from gfx.models.dense import Linear
+    from gfx.nn.aggr import Aggregation
+    from gfx.nn.dense import Linear
     return (MessagePassing, Aggregation, Linear)
 
 

@@ -10,7 +10,9 @@ tests/oracle); docs/catalogue.md holds the table and a test keeps the two equal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Tuple
+import importlib
+import pkgutil
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -19,8 +21,16 @@ N, E, F_IN = 8, 24, 6
 
 @dataclass(frozen=True)
 class Example:
+    """How to build one component and its inputs on the small example graph.
+
+    ``resize(edge_index, num_nodes, generator)``, when given, builds inputs of the same
+    kinds for another graph (the hypothesis tests use it); without it, tensors with
+    ``N`` rows become node features, a ``[2, E]`` long tensor the edge index, a long
+    vector edge types and other ``E``-row tensors edge features.
+    """
     build: Callable[[], torch.nn.Module]
     inputs: Callable[[torch.Generator], tuple]
+    resize: Optional[Callable[[torch.Tensor, int, torch.Generator], tuple]] = None
 
 
 def _graph(g):
@@ -94,6 +104,19 @@ EXAMPLES: Dict[str, Example] = {
 }
 
 
+def _collect_families() -> None:
+    """Add the entries of every module in :mod:`gfx.catalogue_examples` (one per family)."""
+    import gfx.catalogue_examples as families
+    for info in sorted(pkgutil.iter_modules(families.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{families.__name__}.{info.name}")
+        for name in module.EXAMPLES:
+            if name in EXAMPLES:
+                raise ValueError(f"catalogue example {name!r} is defined twice "
+                                 f"(gfx.catalogue_examples.{info.name})")
+        EXAMPLES.update(module.EXAMPLES)
+        NOTES.update(getattr(module, "NOTES", {}))
+
+
 def _is(node, name: str) -> bool:
     parts = str(node.target).split(".")
     return node.op == "call_function" and parts[0] == "gfx" and parts[1:2] == [name]
@@ -152,6 +175,9 @@ NOTES: Dict[str, str] = {
     "MFConv": "the degree-bucket reduction stays a plain scatter",
     "FastRGCNConv": "per-edge weight gather: not fused",
 }
+
+
+_collect_families()
 
 
 def table() -> str:

@@ -62,7 +62,7 @@ def _is_op(target, name: str) -> bool:
 
 def infer_node_level(node: Node, gm: GraphModule, input_map=None) -> Optional[str]:
     from gfx.message_passing import MessagePassing
-    from gfx.models.aggr import Aggregation
+    from gfx.nn.aggr import Aggregation
 
     if node.op == "placeholder":
         return placeholder_level(node.target, input_map)

@@ -29,7 +29,7 @@ class LoweringTracer(CaptureTracer):
     """Traces through message passing layers; nodes they create inherit the layer's source."""
 
     def __init__(self, root: GraphModule, sources: Dict[str, Deque[Optional[str]]]):
-        from gfx.models.dense import Linear
+        from gfx.nn.dense import Linear
         super().__init__((Linear,))
         self._sources = sources
         self._layer_source: list = []

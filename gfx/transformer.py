@@ -79,7 +79,7 @@ class Transformer:
         if node.op != "call_module":
             return node.op
         from gfx.message_passing import MessagePassing
-        from gfx.models.aggr import Aggregation
+        from gfx.nn.aggr import Aggregation
         module = self.gm.get_submodule(node.target)
         if isinstance(module, MessagePassing):
             return "call_message_passing_module"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch.fx import GraphModule, Node
 
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 
 LINEAR_MODULES = (Linear, torch.nn.Linear)
 

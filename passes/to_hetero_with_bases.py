@@ -32,7 +32,7 @@ from torch import Tensor
 from torch.fx import GraphModule, Node
 from torch.fx.node import map_aggregate
 
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 from gfx.ops._checks import is_tracing
 
 from ._basis_conv import BasisDecomposedConv

@@ -3,5 +3,5 @@
 import sys
 
 if __name__ == "__main__":
-    from gfx.models.graphgym.main import main
+    from gfx.graphgym.main import main
     sys.exit(main())

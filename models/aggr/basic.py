@@ -1,7 +1,7 @@
 """Parameter-free aggregations: sum, mean, max, min, product, variance, standard deviation.
 
 The first five are one primitive reduction each (``primitive_reduce`` is set, see
-``NOTE [aggregation lowering]`` in :mod:`gfx.models.aggr.base`).  Variance and standard
+``NOTE [aggregation lowering]`` in :mod:`gfx.nn.aggr.base`).  Variance and standard
 deviation are written with the primitives (two reductions and a gather).
 """
 from __future__ import annotations

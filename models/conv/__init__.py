@@ -1,5 +1,4 @@
 """Graph convolutions built on :class:`gfx.nn.MessagePassing` (one module per layer)."""
-from gfx.message_passing import MessagePassing
-from gfx.models._discover import export_all
+from gfx.nn._discover import export_all
 
-__all__ = ["MessagePassing"] + export_all(__name__, __path__, globals())
+__all__ = export_all(__name__, __path__, globals())

@@ -7,7 +7,7 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models.conv.gat_conv import attention_self_loops
+from gfx.nn.conv.gat_conv import attention_self_loops
 from gfx.utils import softmax
 from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
 

@@ -9,8 +9,8 @@ from torch import Tensor
 from torch.nn import ModuleList, Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.dense.linear import Linear
+from gfx.nn import inits
+from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.structure import memo
 from gfx.utils import is_torch_sparse_tensor, is_tracing, remove_self_loops, to_edge_index

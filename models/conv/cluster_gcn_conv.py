@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.structure import memo
 from gfx.utils import (add_self_loops as add_loops, is_torch_sparse_tensor, is_tracing,

@@ -7,8 +7,8 @@ import torch
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.conv.gin_conv import nn_in_channels
+from gfx.nn import inits
+from gfx.nn.conv.gin_conv import nn_in_channels
 from gfx.utils import is_tracing
 
 
@@ -23,7 +23,7 @@ class EdgeConv(MessagePassing):
     with :math:`h_{\\mathbf{\\Theta}}` a neural network applied per edge and
     :math:`\\bigoplus` the aggregation (a maximum by default; a node without incoming
     edges gets 0).  When the input width of ``nn`` can be read (see
-    :func:`gfx.models.conv.gin_conv.nn_in_channels`), node features whose doubled width
+    :func:`gfx.nn.conv.gin_conv.nn_in_channels`), node features whose doubled width
     differs are refused.
 
     Args:

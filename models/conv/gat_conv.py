@@ -13,9 +13,9 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.conv.graph_conv import check_node_channels
-from gfx.models.dense.linear import Linear
+from gfx.nn import inits
+from gfx.nn.conv.graph_conv import check_node_channels
+from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.structure import memo
 from gfx.utils import is_tracing, softmax

@@ -9,7 +9,7 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
+from gfx.nn import inits
 from gfx.utils import is_tracing
 from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
 

@@ -8,8 +8,8 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.dense.linear import Linear
+from gfx.nn import inits
+from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.ops._checks import is_tracing
 from gfx.structure import memo

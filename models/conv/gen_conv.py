@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models.aggr import Aggregation, PowerMeanAggregation, SoftmaxAggregation
-from gfx.models.dense.linear import Linear
-from gfx.models.norm.message_norm import MessageNorm
+from gfx.nn.aggr import Aggregation, PowerMeanAggregation, SoftmaxAggregation
+from gfx.nn.dense.linear import Linear
+from gfx.nn.norm.message_norm import MessageNorm
 from gfx.ops._checks import is_tracing
 
 NORMS = ("batch", "layer", "instance", None)

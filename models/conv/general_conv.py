@@ -11,8 +11,8 @@ from torch import Tensor
 from torch.nn import Identity, Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.dense.linear import Linear
+from gfx.nn import inits
+from gfx.nn.dense.linear import Linear
 from gfx.utils import is_torch_sparse_tensor, is_tracing, softmax, to_edge_index
 
 ATTENTION_TYPES = ("additive", "dot_product")

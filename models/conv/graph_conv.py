@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple, Union
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 from gfx.utils import is_tracing
 from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
 

@@ -9,10 +9,10 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.conv.hgt_conv import (EdgeType, Metadata, as_edge_index, check_inputs,
+from gfx.nn import inits
+from gfx.nn.conv.hgt_conv import (EdgeType, Metadata, as_edge_index, check_inputs,
                                       check_metadata, present)
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 from gfx.ops._checks import is_tracing
 from gfx.utils import softmax
 

@@ -6,7 +6,7 @@ from typing import Optional, Tuple, Union
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
 
 

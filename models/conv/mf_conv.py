@@ -8,7 +8,7 @@ from torch import Tensor
 from torch.nn import ModuleList
 
 from gfx.message_passing import MessagePassing
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 from gfx.ops import gather, scatter
 from gfx.structure import memo
 from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index

@@ -13,9 +13,9 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models.aggr import Aggregation, MultiAggregation, aggregation_resolver
-from gfx.models.aggr.base import register_aggregation
-from gfx.models.dense.linear import Linear
+from gfx.nn.aggr import Aggregation, MultiAggregation, aggregation_resolver
+from gfx.nn.aggr.base import register_aggregation
+from gfx.nn.dense.linear import Linear
 from gfx.ops._checks import is_tracing
 from gfx.utils.degree import degree
 from gfx.utils.sparse import is_torch_sparse_tensor

@@ -8,10 +8,10 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.conv.gat_conv import check_edge_attr
-from gfx.models.conv.graph_conv import check_node_channels
-from gfx.models.dense.linear import Linear
+from gfx.nn import inits
+from gfx.nn.conv.gat_conv import check_edge_attr
+from gfx.nn.conv.graph_conv import check_node_channels
+from gfx.nn.dense.linear import Linear
 
 
 def _widen(channels: int, extra: int) -> int:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models.dense.linear import Linear
+from gfx.nn.dense.linear import Linear
 
 
 class SAGEConv(MessagePassing):

@@ -8,9 +8,9 @@ from torch import Tensor
 from torch.nn import ModuleList, Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.models import inits
-from gfx.models.conv.gcn_conv import gcn_norm
-from gfx.models.dense.linear import Linear
+from gfx.nn import inits
+from gfx.nn.conv.gcn_conv import gcn_norm
+from gfx.nn.dense.linear import Linear
 from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
 
 # gcn_norm is graph structure: one node in a captured graph (see gcn_conv.py).

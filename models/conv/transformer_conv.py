@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
-from gfx.models.conv.gat_conv import check_edge_attr
-from gfx.models.conv.graph_conv import check_node_channels
-from gfx.models.dense.linear import Linear
+from gfx.nn.conv.gat_conv import check_edge_attr
+from gfx.nn.conv.graph_conv import check_node_channels
+from gfx.nn.dense.linear import Linear
 from gfx.utils import softmax
 from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
 

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 from torch.nn.parameter import Parameter, UninitializedParameter
 
-from gfx.models import inits
-from gfx.models.dense.linear import BIAS_INITIALIZERS, WEIGHT_INITIALIZERS, Linear
+from gfx.nn import inits
+from gfx.nn.dense.linear import BIAS_INITIALIZERS, WEIGHT_INITIALIZERS, Linear
 from gfx.ops import gather, scatter
 from gfx.ops._checks import is_tracing
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.parameter import Parameter, UninitializedParameter
 
-from gfx.models import inits
+from gfx.nn import inits
 from gfx.ops._checks import is_tracing
 
 WEIGHT_INITIALIZERS = ("glorot", "uniform", "kaiming_uniform", None)

@@ -7,9 +7,9 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from gfx.models import inits
-from gfx.models.norm.instance_norm import check_features
-from gfx.models.pool.glob import check_batch, graph_count, graph_mean_per_node
+from gfx.nn import inits
+from gfx.nn.norm.instance_norm import check_features
+from gfx.nn.pool.glob import check_batch, graph_count, graph_mean_per_node
 
 
 class GraphNorm(torch.nn.Module):

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 import gfx.ops
-from gfx.models.pool.glob import check_batch, graph_count
+from gfx.nn.pool.glob import check_batch, graph_count
 
 
 class GraphSizeNorm(torch.nn.Module):

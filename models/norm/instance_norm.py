@@ -8,8 +8,8 @@ from torch import Tensor
 from torch.nn import Parameter
 
 import gfx.ops
-from gfx.models import inits
-from gfx.models.pool.glob import check_batch, graph_count
+from gfx.nn import inits
+from gfx.nn.pool.glob import check_batch, graph_count
 from gfx.ops._checks import is_tracing
 
 

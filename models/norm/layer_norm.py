@@ -9,9 +9,9 @@ from torch import Tensor
 from torch.nn import Parameter
 
 import gfx.ops
-from gfx.models import inits
-from gfx.models.norm.instance_norm import check_features
-from gfx.models.pool.glob import check_batch, graph_count
+from gfx.nn import inits
+from gfx.nn.norm.instance_norm import check_features
+from gfx.nn.pool.glob import check_batch, graph_count
 
 MODES = ("graph", "node")
 

@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from gfx.models.pool.glob import check_batch, graph_mean_per_node
+from gfx.nn.pool.glob import check_batch, graph_mean_per_node
 
 
 class MeanSubtractionNorm(torch.nn.Module):

@@ -1,4 +1,4 @@
 """Pooling: global readouts (one module per component)."""
-from gfx.models._discover import export_all
+from gfx.nn._discover import export_all
 
 __all__ = export_all(__name__, __path__, globals())

@@ -4,7 +4,7 @@ A mini-batch of graphs is described by a ``batch`` vector that assigns every nod
 graph (``batch[n] = b`` for a node ``n`` of graph ``b``).  The readouts here reduce all
 nodes of a graph with one :func:`gfx.ops.scatter` along the node axis, so they lower to
 a single primitive.  The helpers :func:`graph_count`, :func:`graph_mean_per_node` and
-:func:`check_batch` serve the normalisation layers (``gfx.models.norm``), which need the
+:func:`check_batch` serve the normalisation layers (``gfx.nn.norm``), which need the
 same per-graph statistics.
 
 # NOTE [number of graphs while tracing]

@@ -17,6 +17,9 @@ _COMPILED = {}
 def inputs_for(name, edge_index, n):
     """The example's inputs, resized to a graph with ``n`` nodes and ``edge_index``."""
     g = torch.Generator().manual_seed(1)
+    if EXAMPLES[name].resize is not None:
+        return [t.double() if t.is_floating_point() else t
+                for t in EXAMPLES[name].resize(edge_index, n, g)]
     template = EXAMPLES[name].inputs(g)
     num_edges = edge_index.shape[1]
     out = []

@@ -6,7 +6,7 @@ import torch
 
 import gfx.graphgym as gg
 from gfx.data import Data, InMemoryDataset, SyntheticGraphDataset, SyntheticNodeDataset
-from gfx.models.graphgym import register
+from gfx.graphgym import register
 
 
 def tiny_regression_graphs(dataset_dir=None):

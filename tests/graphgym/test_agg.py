@@ -6,7 +6,7 @@ import os
 import pytest
 
 import gfx.graphgym as gg
-from gfx.models.graphgym.utils.agg_runs import name_to_dict
+from gfx.graphgym.utils.agg_runs import name_to_dict
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import gfx.graphgym as gg
-from gfx.models.graphgym.checkpoint import get_ckpt_dir, get_ckpt_epochs
+from gfx.graphgym.checkpoint import get_ckpt_dir, get_ckpt_epochs
 
 
 def make_training_state(seed):

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from gfx.models.graphgym.main import main
+from gfx.graphgym.main import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

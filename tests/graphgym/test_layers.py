@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 import gfx.graphgym as gg
 from gfx.data import Batch, Data
-from gfx.models.graphgym.models.general_conv import GeneralConvLayer, GeneralEdgeConvLayer
+from gfx.graphgym.models.general_conv import GeneralConvLayer, GeneralEdgeConvLayer
 from tests.graphs import dense_adjacency, neighbour_lists
 
 # A directed graph without self-loops; node 4 receives no edge.

@@ -6,8 +6,8 @@ import torch
 
 import gfx.graphgym as gg
 from gfx.data import KarateClub, SyntheticNodeDataset
-from gfx.models.graphgym import register
-from gfx.models.graphgym.loader import create_dataset
+from gfx.graphgym import register
+from gfx.graphgym.loader import create_dataset
 
 PLANETOID = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
                          "planetoid")

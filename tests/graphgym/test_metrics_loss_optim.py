@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import gfx.graphgym as gg
-from gfx.models.graphgym import metrics, register
+from gfx.graphgym import metrics, register
 
 
 def auc_by_pairs(true, score):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import gfx.graphgym as gg
-from gfx.models.graphgym import register
+from gfx.graphgym import register
 
 REGISTRIES = [
     (gg.register_act, register.act_dict),

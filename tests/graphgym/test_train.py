@@ -10,7 +10,7 @@ import yaml
 
 import gfx.graphgym as gg
 from gfx.data import Batch, Data
-from gfx.models.graphgym.main import run_experiment
+from gfx.graphgym.main import run_experiment
 
 NODE = {
     "dataset": {"format": "gfx", "name": "TinyNode", "task": "node",

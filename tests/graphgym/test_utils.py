@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gfx.graphgym as gg
-from gfx.models.graphgym.utils.io import json_to_dict_list
+from gfx.graphgym.utils.io import json_to_dict_list
 
 
 def linear_params(fan_in, fan_out):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import gfx.nn as gnn
-from gfx.models.conv.rgcn_conv import RGCNConv
+from gfx.nn.conv.rgcn_conv import RGCNConv
 from gfx.passes.to_hetero import to_hetero
 from gfx.passes.to_hetero_with_bases import to_hetero_with_bases
 from tests.hetero.graphs import PAPER_AUTHOR, hetero_inputs, key

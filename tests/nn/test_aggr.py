@@ -11,8 +11,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import gfx.models.aggr as aggr
-from gfx.models.aggr import AGGREGATIONS, Aggregation, aggregation_resolver, register_aggregation
+import gfx.nn.aggr as aggr
+from gfx.nn.aggr import AGGREGATIONS, Aggregation, aggregation_resolver, register_aggregation
 
 EPS_STD = 1e-5
 

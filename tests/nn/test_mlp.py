@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import gfx
-from gfx.models.zoo.mlp import activation_resolver, normalization_resolver
+from gfx.nn.resolver import activation_resolver, normalization_resolver
 from gfx.nn import MLP
 
 

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gfx
-from gfx.models.conv.rgcn_conv import FastRGCNConv, RGCNConv
+from gfx.nn.conv.rgcn_conv import FastRGCNConv, RGCNConv
 from gfx.utils import to_torch_coo_tensor
 from tests.graphs import edge_lists
 

@@ -12,7 +12,7 @@ torch_geometric = pytest.importorskip("torch_geometric")
 
 from torch_geometric.nn import aggr as ref_aggr  # noqa: E402
 
-import gfx.models.aggr as aggr  # noqa: E402
+import gfx.nn.aggr as aggr  # noqa: E402
 
 TOL = dict(atol=1e-9, rtol=1e-7)
 

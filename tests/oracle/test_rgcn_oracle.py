@@ -4,7 +4,7 @@ import torch
 
 torch_geometric = pytest.importorskip("torch_geometric")
 
-from gfx.models.conv.rgcn_conv import FastRGCNConv, RGCNConv  # noqa: E402
+from gfx.nn.conv.rgcn_conv import FastRGCNConv, RGCNConv  # noqa: E402
 
 CASES = [{}, {"num_bases": 2}, {"num_blocks": 2}, {"aggr": "add"}, {"aggr": "max"},
          {"root_weight": False, "bias": False}, {"is_sorted": True}]

@@ -1,0 +1,5 @@
+"""Full models (GCN, GraphSAGE, GIN, GAT, ...) and model building blocks (one module per
+component)."""
+from gfx.nn._discover import export_all
+
+__all__ = export_all(__name__, __path__, globals())

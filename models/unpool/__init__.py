@@ -1,0 +1,4 @@
+"""Unpooling: interpolate features back onto a finer point set (one module per component)."""
+from gfx.nn._discover import export_all
+
+__all__ = export_all(__name__, __path__, globals())
