@@ -1,0 +1,33 @@
+"""Catalogue examples of issue 12 part B: signed, hypergraph, WL, attention-style and
+multi-hop convolutions (see ``gfx.catalogue``)."""
+from __future__ import annotations
+
+import torch
+
+from gfx.catalogue import E, F_IN, N, Example
+
+
+def _n(name):
+    import gfx.nn as gnn
+    return getattr(gnn, name)
+
+
+def _graph(g):
+    return torch.randn(N, F_IN, generator=g), torch.randint(0, N, (2, E), generator=g)
+
+
+def _signed(g):
+    x, ei = _graph(g)
+    return x, ei, torch.randint(0, N, (2, E), generator=g)
+
+
+def _signed_resize(edge_index, n, g):
+    return torch.randn(n, F_IN, generator=g), edge_index, edge_index.flip(0)
+
+
+EXAMPLES = {
+    "SignedConv": Example(lambda: _n("SignedConv")(F_IN, 4, first_aggr=True), _signed,
+                          _signed_resize),
+}
+
+NOTES = {}
