@@ -4,13 +4,22 @@ Used by :class:`gfx.nn.MessagePassing` (``aggr=``) and for global readouts; reso
 from names with :func:`aggregation_resolver`.  New aggregations subclass
 :class:`Aggregation` and register names with :func:`register_aggregation`.
 """
+from .attention import AttentionalAggregation
 from .base import AGGREGATIONS, Aggregation, register_aggregation
 from .basic import (MaxAggregation, MeanAggregation, MinAggregation, MulAggregation,
                     StdAggregation, SumAggregation, VarAggregation)
+from .deep_sets import DeepSetsAggregation
+from .gru import GRUAggregation
+from .lstm import LSTMAggregation
+from .mlp import MLPAggregation
 from .multi import MultiAggregation
 from .powermean import PowerMeanAggregation
+from .quantile import MedianAggregation, QuantileAggregation
 from .resolver import aggregation_resolver
+from .set2set import Set2Set
 from .softmax import SoftmaxAggregation
+from .sort import SortAggregation
+from .variance_preserving import VariancePreservingAggregation
 
 __all__ = [
     "Aggregation",
@@ -24,7 +33,27 @@ __all__ = [
     "StdAggregation",
     "SoftmaxAggregation",
     "PowerMeanAggregation",
+    "MedianAggregation",
+    "QuantileAggregation",
+    "LSTMAggregation",
+    "GRUAggregation",
+    "Set2Set",
+    "DegreeScalerAggregation",
+    "SortAggregation",
+    "AttentionalAggregation",
+    "MLPAggregation",
+    "DeepSetsAggregation",
+    "VariancePreservingAggregation",
     "aggregation_resolver",
     "register_aggregation",
     "AGGREGATIONS",
 ]
+
+
+def __getattr__(name):
+    # DegreeScalerAggregation lives with PNAConv (gfx.nn.conv.pna_conv), which imports
+    # this package; importing it lazily avoids the cycle.
+    if name == "DegreeScalerAggregation":
+        from gfx.nn.conv.pna_conv import DegreeScalerAggregation
+        return DegreeScalerAggregation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

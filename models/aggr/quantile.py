@@ -1,0 +1,120 @@
+"""``QuantileAggregation`` and ``MedianAggregation``: feature-wise order statistics of a set."""
+from __future__ import annotations
+
+from typing import List, Optional, Union
+
+import torch
+from torch import Tensor
+
+from ._dense import to_dense_groups
+from .base import Aggregation, register_aggregation
+
+INTERPOLATIONS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+@register_aggregation("quantile")
+class QuantileAggregation(Aggregation):
+    """Feature-wise :math:`q`-th quantile of each group.
+
+    For a group of :math:`n` values sorted as :math:`v_0 \\le \\dots \\le v_{n-1}` (one
+    feature at a time), the quantile sits at the fractional position :math:`p = q (n-1)`;
+    with :math:`i = \\lfloor p \\rfloor`, :math:`j = \\lceil p \\rceil`:
+
+    .. math::
+        \\mathrm{linear}: v_i + (v_j - v_i)(p - i), \\quad
+        \\mathrm{lower}: v_i, \\quad \\mathrm{higher}: v_j, \\quad
+        \\mathrm{nearest}: v_{\\mathrm{round}(p)}, \\quad
+        \\mathrm{midpoint}: \\tfrac{1}{2}(v_i + v_j)
+
+    (``round`` rounds halves to even, as :func:`torch.round`).  An empty group gives
+    ``fill_value``.  Several quantiles ``q=[q_1, ..., q_k]`` are concatenated along the
+    last axis, quantile-major, so ``F`` features give ``k * F``.
+
+    Args:
+        q (float or [float]): the quantile(s), each in :math:`[0, 1]`.
+        interpolation (str, optional): ``"linear"``, ``"lower"``, ``"higher"``,
+            ``"nearest"`` or ``"midpoint"``. (default: ``"linear"``)
+        fill_value (float, optional): the result for an empty group. (default: ``0.0``)
+    """
+
+    def __init__(self, q: Union[float, List[float]], interpolation: str = "linear",
+                 fill_value: float = 0.0):
+        super().__init__()
+        qs = list(q) if isinstance(q, (list, tuple)) else [q]
+        if not qs:
+            raise ValueError(self._error("'q' must hold at least one quantile"))
+        for value in qs:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0.0 <= value <= 1.0:
+                raise ValueError(self._error(f"'q' must be numbers in [0, 1], got {q!r}"))
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(self._error(
+                f"'interpolation' must be one of {list(INTERPOLATIONS)}, got {interpolation!r}"))
+        self._q = q
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+        self.register_buffer("q", torch.tensor(qs, dtype=torch.float).view(-1, 1))
+
+    def forward(self, x: Tensor, index: Optional[Tensor] = None, ptr: Optional[Tensor] = None,
+                dim_size: Optional[int] = None, dim: int = -2) -> Tensor:
+        moved = x.movedim(dim, 0)
+        dense, mask = to_dense_groups(moved, index, ptr, dim_size, fill_value=float("inf"))
+        values = dense.sort(dim=1).values                      # [B, M, *rest], padding last
+        count = mask.sum(dim=1).to(x.dtype)                    # [B]
+        last = (count - 1).clamp(min=0)
+        outs = []
+        for k in range(self.q.size(0)):
+            outs.append(self._quantile(values, self.q[k, 0].to(x.dtype) * last, count))
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+        return out.movedim(0, dim)
+
+    def _quantile(self, values: Tensor, position: Tensor, count: Tensor) -> Tensor:
+        """One quantile per group from the sorted rows ``values`` at fractional ``position``."""
+        lower = position.floor()
+        upper = position.ceil()
+        shape = (-1, 1) + (1,) * (values.dim() - 2)
+
+        def take(pos: Tensor) -> Tensor:
+            idx = pos.long().view(shape).expand((-1, 1) + tuple(values.shape[2:]))
+            return values.gather(1, idx).squeeze(1)
+
+        if self.interpolation == "lower":
+            out = take(lower)
+        elif self.interpolation == "higher":
+            out = take(upper)
+        elif self.interpolation == "nearest":
+            out = take(position.round())
+        else:
+            low, high = take(lower), take(upper)
+            if self.interpolation == "midpoint":
+                out = 0.5 * (low + high)
+            else:
+                frac = (position - lower).view((-1,) + (1,) * (values.dim() - 2))
+                out = low + (high - low) * frac
+        empty = (count == 0).view((-1,) + (1,) * (values.dim() - 2))
+        return torch.where(empty, torch.full_like(out, self.fill_value), out)
+
+    def extra_repr(self) -> str:
+        return f"q={self._q}"
+
+
+@register_aggregation("median")
+class MedianAggregation(QuantileAggregation):
+    """Feature-wise median of each group: the lower median for an even group size.
+
+    .. math::
+        \\mathrm{median}(\\mathcal{X}) = v_{\\lfloor (n-1)/2 \\rfloor}
+
+    for the :math:`n` sorted values :math:`v` of one feature; the same as
+    :class:`QuantileAggregation` with ``q=0.5, interpolation="lower"``.  An empty group
+    gives ``fill_value``.
+
+    Args:
+        fill_value (float, optional): the result for an empty group. (default: ``0.0``)
+    """
+
+    def __init__(self, fill_value: float = 0.0):
+        super().__init__(0.5, interpolation="lower", fill_value=fill_value)
+
+    def extra_repr(self) -> str:
+        return ""
