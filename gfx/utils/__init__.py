@@ -1,11 +1,25 @@
-"""Graph utilities: self-loops, degrees, sparse conversions, grouped softmax."""
-from gfx.ops import segment_softmax
+"""Graph utilities with the reference API's names and signatures.
+
+Self-loops, degrees, sparse conversions, grouped softmax and scatter, negative sampling,
+subgraphs, dense conversions, masks, undirected graphs, dropout, Laplacians and
+conversions to scipy / networkx. One module per family.
+"""
+from gfx.ops import scatter, segment_softmax
 from gfx.ops._checks import is_tracing
 
 from .degree import degree
 from .loops import (add_remaining_self_loops, add_self_loops, contains_self_loops,
                     remove_self_loops)
+from .mask import index_to_mask, mask_to_index
+from .negative_sampling import (batched_negative_sampling, negative_sampling,
+                                structured_negative_sampling,
+                                structured_negative_sampling_feasible)
+from .num_nodes import maybe_num_nodes
 from .sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
+from .subgraph import bipartite_subgraph, k_hop_subgraph, subgraph
+from .to_dense_adj import dense_to_sparse, to_dense_adj
+from .to_dense_batch import to_dense_batch
+
 
 def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
     """Softmax of ``src`` within the groups given by ``index`` (or CSR ``ptr``).
@@ -16,7 +30,10 @@ def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
 
 
 __all__ = [
-    "add_remaining_self_loops", "add_self_loops", "contains_self_loops", "degree",
-    "is_torch_sparse_tensor", "is_tracing", "remove_self_loops", "softmax", "to_edge_index",
-    "to_torch_coo_tensor",
+    "add_remaining_self_loops", "add_self_loops", "batched_negative_sampling",
+    "bipartite_subgraph", "contains_self_loops", "degree", "dense_to_sparse",
+    "index_to_mask", "is_torch_sparse_tensor", "is_tracing", "k_hop_subgraph",
+    "mask_to_index", "maybe_num_nodes", "negative_sampling", "remove_self_loops", "scatter",
+    "softmax", "structured_negative_sampling", "structured_negative_sampling_feasible",
+    "subgraph", "to_dense_adj", "to_dense_batch", "to_edge_index", "to_torch_coo_tensor",
 ]
