@@ -59,3 +59,52 @@ def test_kge_loss_with_same_corruption(name):
     neg = ours.random_sample(h, r, t)
     ours.random_sample = theirs.random_sample = lambda *_: neg
     torch.testing.assert_close(ours.loss(h, r, t), theirs.loss(h, r, t))
+
+
+class MuLogstd(torch.nn.Module):
+    def __init__(self, cin=4, cout=3):
+        super().__init__()
+        self.mu, self.logstd = torch.nn.Linear(cin, cout), torch.nn.Linear(cin, cout)
+
+    def forward(self, x):
+        return self.mu(x), self.logstd(x)
+
+
+@settings(max_examples=10, deadline=None)
+@given(graph=hypothesis_graph(channels=3))
+def test_inner_product_decoder(graph):
+    ours, theirs = pair("InnerProductDecoder")
+    compare(ours, theirs, graph["x"], graph["edge_index"])
+    compare(ours, theirs, graph["x"], graph["edge_index"], sigmoid=False)
+    torch.testing.assert_close(ours.forward_all(graph["x"]), theirs.forward_all(graph["x"]))
+
+
+@pytest.mark.parametrize("name", ["GAE", "VGAE", "ARGA", "ARGVA"])
+def test_autoencoder_losses(name):
+    variational = name in ("VGAE", "ARGVA")
+    args = (lambda: (MuLogstd() if variational else torch.nn.Linear(4, 3),)
+            + ((torch.nn.Linear(3, 1),) if name.startswith("ARG") else ()))
+    torch.manual_seed(0)
+    ours = getattr(gnn, name)(*args())
+    theirs = getattr(pyg, name)(*args())
+    assert str(ours) == str(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict(ours.state_dict())
+    ours.eval(), theirs.eval()
+    x = torch.randn(7, 4)
+    z_ours, z_theirs = ours.encode(x), theirs.encode(x)
+    torch.testing.assert_close(z_ours, z_theirs)
+    pos = torch.tensor([[0, 1, 2, 3, 6], [1, 2, 3, 4, 0]])
+    neg = torch.tensor([[0, 5, 6], [5, 2, 2]])
+    torch.testing.assert_close(ours.recon_loss(z_ours, pos, neg),
+                               theirs.recon_loss(z_theirs, pos, neg))
+    if variational:
+        torch.testing.assert_close(ours.kl_loss(), theirs.kl_loss())
+        mu, logstd = torch.randn(4, 3), 20 * torch.randn(4, 3)
+        torch.testing.assert_close(ours.kl_loss(mu, logstd), theirs.kl_loss(mu, logstd))
+    if name.startswith("ARG"):
+        torch.testing.assert_close(ours.reg_loss(z_ours), theirs.reg_loss(z_theirs))
+        torch.manual_seed(1)
+        d_ours = ours.discriminator_loss(z_ours)
+        torch.manual_seed(1)
+        torch.testing.assert_close(d_ours, theirs.discriminator_loss(z_theirs))
