@@ -11,14 +11,17 @@ from . import aggr, attention, conv, dense, functional, inits, kge, models, norm
 from .aggr import Aggregation
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .data_parallel import DataParallel
 from .dense import *  # noqa: F401,F403
 from .fx import Transformer
 from .kge import *  # noqa: F401,F403
+from .model_hub import PyGModelHubMixin
 from .models import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .resolver import activation_resolver, aggregation_resolver, normalization_resolver
 from .sequential import Sequential
+from .summary import summary
 from .to_hetero_transformer import to_hetero
 from .to_hetero_with_bases_transformer import to_hetero_with_bases
 from .unpool import *  # noqa: F401,F403
@@ -26,7 +29,7 @@ from .unpool import *  # noqa: F401,F403
 __all__ = sorted({
     "MessagePassing", "Aggregation", "Sequential", "Transformer", "to_hetero",
     "to_hetero_with_bases", "activation_resolver", "aggregation_resolver",
-    "normalization_resolver",
+    "normalization_resolver", "DataParallel", "PyGModelHubMixin", "summary",
     "aggr", "attention", "conv", "dense", "functional", "inits", "kge", "models", "norm",
     "pool", "unpool",
     *attention.__all__, *conv.__all__, *dense.__all__, *kge.__all__, *models.__all__,
