@@ -25,9 +25,23 @@ def _signed_resize(edge_index, n, g):
     return torch.randn(n, F_IN, generator=g), edge_index, edge_index.flip(0)
 
 
+def _hyper_attention(g):
+    x, hi = _graph(g)  # hyperedge ids < N: N weights and feature rows cover them all
+    return x, hi, torch.rand(N, generator=g) + 0.5, torch.randn(N, F_IN, generator=g)
+
+
+def _hyper_attention_resize(edge_index, n, g):
+    return (torch.randn(n, F_IN, generator=g), edge_index, torch.rand(n, generator=g) + 0.5,
+            torch.randn(n, F_IN, generator=g))
+
+
 EXAMPLES = {
     "SignedConv": Example(lambda: _n("SignedConv")(F_IN, 4, first_aggr=True), _signed,
                           _signed_resize),
+    "HypergraphConv": Example(lambda: _n("HypergraphConv")(F_IN, 4), _graph),
+    "HypergraphConv(attention)": Example(
+        lambda: _n("HypergraphConv")(F_IN, 4, use_attention=True, heads=2),
+        _hyper_attention, _hyper_attention_resize),
 }
 
 NOTES = {}

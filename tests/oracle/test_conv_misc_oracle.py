@@ -36,3 +36,20 @@ def test_signed_conv(graph, first_aggr, seed):
     square = torch.randint(0, ns, (2, 7), generator=g)
     compare(gnn.SignedConv(4, 3, first_aggr), pyg.SignedConv(4, 3, first_aggr),
             x[0], square, square.flip(0))
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4, bipartite=True), st.booleans(),
+       st.sampled_from([None, "node", "edge"]), st.booleans(), st.integers(0, 999))
+def test_hypergraph_conv(graph, weighted, mode, concat, seed):
+    g = seeded(seed)
+    hi = graph["edge_index"]  # row 0: nodes, row 1: hyperedges
+    m = graph["x_dst"].shape[0]
+    weight = torch.rand(m, generator=g) + 0.5 if weighted else None
+    if mode is None:
+        kwargs = {}
+    else:
+        kwargs = dict(use_attention=True, attention_mode=mode, heads=2, concat=concat)
+    ours, theirs = gnn.HypergraphConv(4, 3, **kwargs), pyg.HypergraphConv(4, 3, **kwargs)
+    compare(ours, theirs, graph["x"], hi, weight, graph["x_dst"] if mode else None,
+            num_edges=m)
