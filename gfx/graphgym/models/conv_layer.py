@@ -201,3 +201,24 @@ class GeneralSampleEdgeConv(MessagePassingLayer):
             edge_index, edge_attr = edge_index[:, keep], edge_attr[keep]
         batch.x = self.conv(batch.x, edge_index, edge_feature=edge_attr)
         return batch
+
+
+@register_layer("splineconv")
+class SplineConv(MessagePassingLayer):
+    """A SplineCNN layer (:class:`gfx.nn.SplineConv`, ``dim=1``, ``kernel_size=2``) on
+    ``batch.x`` with ``batch.edge_attr`` as the pseudo-coordinates in ``[0, 1]``.
+
+    Args:
+        layer_config (LayerConfig): ``dim_in``, ``dim_out``, ``has_bias``.
+        **kwargs (optional): unused.
+    """
+
+    def __init__(self, layer_config: LayerConfig, **kwargs):
+        super().__init__()
+        from gfx.nn.conv.spline_conv import SplineConv as Conv
+        self.model = Conv(layer_config.dim_in, layer_config.dim_out, dim=1, kernel_size=2,
+                          bias=layer_config.has_bias)
+
+    def forward(self, batch):
+        batch.x = self.conv(batch.x, batch.edge_index, batch.edge_attr)
+        return batch
