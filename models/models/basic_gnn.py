@@ -230,6 +230,111 @@ class BasicGNN(torch.nn.Module):
             x = self.lin(x)
         return x
 
+    @torch.no_grad()
+    def inference(self, loader: Any, device: Optional[Union[str, torch.device]] = None,
+                  embedding_device: Union[str, torch.device] = "cpu",
+                  progress_bar: bool = False, cache: bool = False) -> Tensor:
+        """Layer-wise inference over a loader of one-hop subgraphs, for large graphs.
+
+        Layer :math:`\\ell` is run for every node before layer :math:`\\ell + 1` starts:
+        for each batch, the embeddings :math:`\\mathbf{X}^{(\\ell-1)}` of the batch's nodes
+        (``batch.n_id``) are gathered from the full table, the convolution runs on
+        ``batch.edge_index``, and the first ``batch.batch_size`` rows (the seed nodes,
+        which must come first in ``n_id``) are written back at their global indices.
+        With one-hop batches that hold every in-edge of their seeds, the result equals
+        :meth:`forward` on the full graph for convolutions that only read their target's
+        in-edges (not :class:`GCN`, whose normalisation also reads source degrees).
+
+        Args:
+            loader: an iterable of batches with ``n_id``, ``batch_size`` and
+                ``edge_index`` (plus ``edge_weight`` / ``edge_attr`` when the model
+                takes them), whose seeds together cover every node once, and a
+                ``data`` attribute holding the full graph's ``x`` (a one-hop
+                ``NeighborLoader``).
+            device (torch.device, optional): where the layers run; ``None`` keeps each
+                batch where it is. (default: ``None``)
+            embedding_device (torch.device, optional): where the full embedding table
+                is kept between layers. (default: ``"cpu"``)
+            progress_bar (bool, optional): show a ``tqdm`` progress bar.
+                (default: ``False``)
+            cache (bool, optional): keep the batches (moved to ``device``) after the
+                first layer instead of iterating the loader again. (default: ``False``)
+
+        Returns:
+            Tensor: ``[N, out_channels]`` embeddings, on ``embedding_device``.
+        """
+        name = type(self).__name__
+        if self.jk_mode not in (None, "last"):
+            raise ValueError(f"{name}.inference: jk={self.jk_mode!r} combines layers and "
+                             f"cannot run layer-wise; only jk=None or 'last' are supported")
+        if self.training:
+            raise RuntimeError(f"{name}.inference: call model.eval() first (layer-wise "
+                               f"inference runs without dropout and batch statistics)")
+        data = getattr(loader, "data", None)
+        if data is None or getattr(data, "x", None) is None:
+            raise ValueError(f"{name}.inference: 'loader' must have a 'data' attribute "
+                             f"with the full graph's node features 'x'")
+        sampler = getattr(loader, "node_sampler", loader)
+        hops = getattr(sampler, "num_neighbors", None)
+        if hops is not None and not isinstance(hops, dict) and len(hops) != 1:
+            raise ValueError(f"{name}.inference: 'loader' must sample one hop "
+                             f"(num_neighbors of length 1), got {list(hops)}")
+        x_all = data.x.to(embedding_device)
+        num_nodes = x_all.shape[0]
+        bar = None
+        if progress_bar:
+            from tqdm import tqdm
+            bar = tqdm(total=self.num_layers * len(loader), desc="Inference")
+        batches = None
+        last = self.num_layers - 1
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            out = None
+            seen = torch.zeros(num_nodes, dtype=torch.bool, device=x_all.device)
+            source = batches if batches is not None else loader
+            kept = [] if cache and batches is None else None
+            for batch in source:
+                if kept is not None:
+                    batch = batch.to(device) if device is not None else batch
+                    kept.append(batch)
+                n_id = batch.n_id.to(x_all.device)
+                seeds = n_id[:batch.batch_size]
+                x = x_all[n_id]
+                if device is not None:
+                    x = x.to(device)
+                edge_index = batch.edge_index.to(x.device)
+                edge_weight = getattr(batch, "edge_weight", None) \
+                    if self.supports_edge_weight else None
+                edge_attr = getattr(batch, "edge_attr", None) \
+                    if self.supports_edge_attr else None
+                edge_weight = None if edge_weight is None else edge_weight.to(x.device)
+                edge_attr = None if edge_attr is None else edge_attr.to(x.device)
+                x = self._conv(conv, x, edge_index, edge_weight, edge_attr)[:batch.batch_size]
+                if i < last or self.jk_mode is not None:
+                    if self.act is not None and self.act_first:
+                        x = self.act(x)
+                    x = norm(x)
+                    if self.act is not None and not self.act_first:
+                        x = self.act(x)
+                if i == last and hasattr(self, "lin"):
+                    x = self.lin(x)
+                if out is None:
+                    out = x.new_zeros(num_nodes, x.shape[-1], device=x_all.device)
+                out[seeds] = x.to(x_all.device)
+                seen[seeds] = True
+                if bar is not None:
+                    bar.update(1)
+            if kept is not None:
+                batches = kept
+            if out is None or not bool(seen.all()):
+                missing = (~seen).nonzero().view(-1)[:5].tolist()
+                raise ValueError(f"{name}.inference: the loader's seed nodes must cover all "
+                                 f"{num_nodes} nodes; nodes {missing} (and maybe more) "
+                                 f"were never a seed")
+            x_all = out
+        if bar is not None:
+            bar.close()
+        return x_all
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
                 f"num_layers={self.num_layers})")
