@@ -42,6 +42,7 @@ EXAMPLES = {
     "HypergraphConv(attention)": Example(
         lambda: _n("HypergraphConv")(F_IN, 4, use_attention=True, heads=2),
         _hyper_attention, _hyper_attention_resize),
+    "WLConvContinuous": Example(lambda: _n("WLConvContinuous")(), _graph),
 }
 
 NOTES = {}

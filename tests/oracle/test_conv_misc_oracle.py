@@ -53,3 +53,34 @@ def test_hypergraph_conv(graph, weighted, mode, concat, seed):
     ours, theirs = gnn.HypergraphConv(4, 3, **kwargs), pyg.HypergraphConv(4, 3, **kwargs)
     compare(ours, theirs, graph["x"], hi, weight, graph["x_dst"] if mode else None,
             num_edges=m)
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=1, max_nodes=7, max_edges=16), st.integers(0, 999))
+def test_wl_conv_colours_equal_the_reference(graph, seed):
+    g = seeded(seed)
+    n = graph["x"].shape[0]
+    ours, theirs = gnn.WLConv(), pyg.WLConv()
+    assert str(ours) == str(theirs)
+    x = torch.randint(0, 3, (n,), generator=g)
+    a, b = x, x
+    for _ in range(3):  # the colour tables must grow identically across rounds
+        a, b = ours(a, graph["edge_index"]), theirs(b, graph["edge_index"])
+        assert torch.equal(a, b)
+    batch = torch.sort(torch.randint(0, 2, (n,), generator=g)).values
+    for norm in (False, True):
+        torch.testing.assert_close(ours.histogram(a, batch, norm), theirs.histogram(b, batch, norm),
+                                   equal_nan=True)
+    one_hot = torch.eye(3)[x]
+    assert torch.equal(ours(one_hot, graph["edge_index"]), theirs(one_hot, graph["edge_index"]))
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=3, bipartite=True), st.booleans(), st.integers(0, 999))
+def test_wl_conv_continuous(graph, weighted, seed):
+    ei = graph["edge_index"]
+    w = torch.rand(ei.shape[1], generator=seeded(seed)) + 0.1 if weighted else None
+    x = (graph["x"], graph["x_dst"])
+    compare(gnn.WLConvContinuous(), pyg.WLConvContinuous(), x, ei, w)
+    size = (graph["x"].shape[0], graph["x_dst"].shape[0])
+    compare(gnn.WLConvContinuous(), pyg.WLConvContinuous(), (graph["x"], None), ei, w, size=size)
