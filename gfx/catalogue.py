@@ -162,8 +162,6 @@ def measure(name: str) -> Tuple[str, str]:
 # Where a component's eager and oracle checks deviate from "formula-tested, oracle-checked
 # with copied weights", the note says how (details in the class docstring).
 NOTES: Dict[str, str] = {
-    "GCNConv": "oracle on weighted graphs for improved=True (the reference ignores it unweighted)",
-    "ChebConv": "rw normalisation averages in-neighbours (differs from the reference)",
     "GATConv": "kernel backends fuse scores, softmax and messages into one fused_attention node",
     "GATv2Conv": "the score reads x_j and sums over channels: not fused",
     "TransformerConv": "the query-key dot product stays unfused; softmax and messages fuse (fused_attention)",

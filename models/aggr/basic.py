@@ -84,17 +84,21 @@ class MinAggregation(Aggregation):
 
 @register_aggregation("mul")
 class MulAggregation(Aggregation):
-    """Feature-wise product over each group (0 for an empty group, not the empty product 1).
+    """Feature-wise product over each group; an empty group gives the empty product 1.
 
     .. math::
         \\mathrm{mul}(\\mathcal{X}) = \\prod_{\\mathbf{x}_i \\in \\mathcal{X}} \\mathbf{x}_i
-    """
 
-    primitive_reduce = "mul"
+    The primitive ``mul`` reduction gives 0 for empty groups (like every primitive
+    reduction); this aggregation then sets those groups to 1, as the reference library
+    does, so it is not a plain primitive reduction (``primitive_reduce`` is ``None``).
+    """
 
     def forward(self, x: Tensor, index: Optional[Tensor] = None, ptr: Optional[Tensor] = None,
                 dim_size: Optional[int] = None, dim: int = -2) -> Tensor:
-        return self.reduce(x, index, ptr, dim_size, dim, reduce="mul")
+        out = self.reduce(x, index, ptr, dim_size, dim, reduce="mul")
+        count = self.reduce(torch.ones_like(x), index, ptr, dim_size, dim, reduce="sum")
+        return torch.where(count == 0, torch.ones_like(out), out)
 
 
 def group_index(x: Tensor, index: Optional[Tensor], ptr: Optional[Tensor], dim: int) -> Tensor:

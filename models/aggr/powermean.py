@@ -25,26 +25,22 @@ class PowerMeanAggregation(Aggregation):
     """Power (generalised) mean aggregation with power :math:`p` (Li et al., "DeeperGCN").
 
     .. math::
-        \\mathrm{powermean}(\\mathcal{X} \\mid p) = \\Big( \\frac{1}{|\\mathcal{X}|}
-        \\sum_{\\mathbf{x}_i \\in \\mathcal{X}} \\bar{\\mathbf{x}}_i^{\\,p} \\Big)^{1/p},
+        \\mathrm{powermean}(\\mathcal{X} \\mid p) = \\mathrm{clamp}\\Big(
+        \\frac{1}{|\\mathcal{X}|} \\sum_{\\mathbf{x}_i \\in \\mathcal{X}}
+        \\bar{\\mathbf{x}}_i^{\\,p}, c_{\\min}, c_{\\max} \\Big)^{1/p},
         \\qquad \\bar{\\mathbf{x}}_i = \\mathrm{clamp}(\\mathbf{x}_i, c_{\\min}, c_{\\max})
 
-    computed feature-wise.  :math:`p = 1` is the mean of the clamped inputs, large
-    :math:`p` approaches their max.  An empty group gives 0.
+    computed feature-wise; large :math:`p` approaches the max.  These are the reference
+    library's semantics, kept for drop-in equality:
 
-    Notes on the choices made here:
+    * a fixed ``p=1`` (``learn=False``) is the plain mean, with no clamping at all;
+    * otherwise the inputs *and* the mean of their powers are clamped to
+      ``[clamp_min, clamp_max]``, so an empty group gives ``clamp_min ** (1/p)``
+      (``0.01`` for ``p=2``), not 0, and e.g. two inputs of 50 with ``p=2`` give 10.
 
-    * The inputs are always clamped to ``[clamp_min, clamp_max]`` (``[0, 100]`` by
-      default, the domain DeeperGCN uses), whatever ``p`` is and whether it is learnable;
-      so ``p=1`` is *not* the plain mean when inputs are negative.
-    * The mean of the powers is not clamped again: with inputs in ``[0, 100]`` the result
-      already lies in ``[0, 100]``, and clamping the intermediate value would, e.g., turn
-      the power mean of a constant 50 with ``p=2`` into 10.
-    * Where the mean of the powers is exactly 0 (empty groups, groups of zeros with
-      ``p > 0``) the result is 0 with a zero gradient, so gradients stay finite.  Inputs
-      exactly at 0 with ``0 < p < 1`` still have the true, infinite slope of
-      :math:`x^p`; use ``clamp_min > 0`` to avoid them.  In float32, :math:`100^p`
-      overflows for :math:`p > 19`.
+    Where the clamped mean is exactly 0 (only possible with ``clamp_min=0``) the result
+    is 0 with a zero gradient, so gradients stay finite.  In float32, :math:`100^p`
+    overflows for :math:`p > 19`.
 
     Args:
         p (float, optional): the initial power; must be non-zero. (default: ``1.0``)
@@ -53,14 +49,14 @@ class PowerMeanAggregation(Aggregation):
         channels (int, optional): learn one power per feature channel (the last axis of
             ``x`` must then have ``channels`` entries); needs ``learn=True``.
             (default: ``1``)
-        clamp_min (float, optional): lower clamp of the inputs; ``None`` for none.
-            (default: ``0.0``)
-        clamp_max (float, optional): upper clamp of the inputs; ``None`` for none.
-            (default: ``100.0``)
+        clamp_min (float, optional): lower clamp of the inputs and of the mean of the
+            powers. (default: ``1e-4``)
+        clamp_max (float, optional): upper clamp of both (a gfx extension; the
+            reference fixes it at 100). (default: ``100.0``)
     """
 
     def __init__(self, p: float = 1.0, learn: bool = False, channels: int = 1,
-                 clamp_min: Optional[float] = 0.0, clamp_max: Optional[float] = 100.0):
+                 clamp_min: float = 1e-4, clamp_max: float = 100.0):
         super().__init__()
         if float(p) == 0.0:
             raise ValueError("PowerMeanAggregation: 'p' must be non-zero (p=0 would divide "
@@ -71,7 +67,7 @@ class PowerMeanAggregation(Aggregation):
         if channels > 1 and not learn:
             raise ValueError("PowerMeanAggregation: channels > 1 needs learn=True (a fixed "
                              "power is the same for every channel)")
-        if clamp_min is not None and clamp_max is not None and clamp_min > clamp_max:
+        if clamp_min > clamp_max:
             raise ValueError(f"PowerMeanAggregation: clamp_min={clamp_min} is larger than "
                              f"clamp_max={clamp_max}")
         self.learn = learn
@@ -95,15 +91,12 @@ class PowerMeanAggregation(Aggregation):
                 dim_size: Optional[int] = None, dim: int = -2) -> Tensor:
         if self.channels > 1:
             feature_broadcast_check(self, x, dim, self.channels, "channels > 1")
-        if self.clamp_min is not None or self.clamp_max is not None:
-            x = x.clamp(min=self.clamp_min, max=self.clamp_max)
+        if not self.learn and self._init_p == 1.0:
+            return self.reduce(x, index, ptr, dim_size, dim, reduce="mean")
+        x = x.clamp(min=self.clamp_min, max=self.clamp_max)
         mean = self.reduce(x ** self.p, index, ptr, dim_size, dim, reduce="mean")
+        mean = mean.clamp(min=self.clamp_min, max=self.clamp_max)
         return root_or_zero(mean, 1.0 / self.p)
 
     def extra_repr(self) -> str:
-        parts = [f"p={self._init_p}", f"learn={self.learn}"]
-        if self.channels > 1:
-            parts.append(f"channels={self.channels}")
-        if (self.clamp_min, self.clamp_max) != (0.0, 100.0):
-            parts.append(f"clamp_min={self.clamp_min}, clamp_max={self.clamp_max}")
-        return ", ".join(parts)
+        return f"learn={self.learn}"

@@ -109,9 +109,4 @@ class SoftmaxAggregation(Aggregation):
         return len(self._init_t) * in_channels
 
     def extra_repr(self) -> str:
-        parts = [f"t={self._init_t if self.multiple else self._init_t[0]}", f"learn={self.learn}"]
-        if self.semi_grad:
-            parts.append("semi_grad=True")
-        if self.channels > 1:
-            parts.append(f"channels={self.channels}")
-        return ", ".join(parts)
+        return f"learn={self.learn}"  # the reference library's str()

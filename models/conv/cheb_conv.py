@@ -28,15 +28,18 @@ def _scaled_laplacian(edge_index: Tensor, edge_weight: Optional[Tensor], num_nod
         edge_weight = torch.ones(edge_index.shape[1], dtype=dtype or torch.float,
                                  device=edge_index.device)
     row, col = edge_index[0], edge_index[1]
-    target = col if flow == "source_to_target" else row
-    deg = scatter(edge_weight, target, 0, num_nodes, "sum")
+    # NOTE [ChebConv degrees]: degrees are summed over edge_index[0] whatever the flow, as
+    # the reference library does; on directed graphs with the default flow this is the
+    # transpose of the in-degree Laplacian.
+    source = row
+    deg = scatter(edge_weight, source, 0, num_nodes, "sum")
     if normalization == "sym":
         dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
         weight = -dinv[row] * edge_weight * dinv[col]
         diag = torch.ones_like(deg)
     elif normalization == "rw":
         dinv = deg.reciprocal().masked_fill(deg == 0, 0.0)
-        weight = -edge_weight * dinv[target]
+        weight = -edge_weight * dinv[source]
         diag = torch.ones_like(deg)
     else:
         weight, diag = -edge_weight, deg
@@ -46,7 +49,7 @@ def _scaled_laplacian(edge_index: Tensor, edge_weight: Optional[Tensor], num_nod
         lambda_max = lambda_max.to(weight.dtype)
         if batch is not None:
             node_lambda = lambda_max.view(-1)[batch]
-            edge_lambda = node_lambda[target]
+            edge_lambda = node_lambda[source]
         else:
             node_lambda = edge_lambda = lambda_max.view(())
     else:
@@ -66,8 +69,8 @@ def scaled_laplacian(edge_index: Tensor, edge_weight: Optional[Tensor], num_node
 
     Self-loops of the input are dropped (a Laplacian describes the graph without them);
     the result holds every off-diagonal entry as an edge ``(j, i)`` and the diagonal as
-    one self-loop per node, after the edges.  Degrees are counted at the targets, so
-    row ``i`` of :math:`L` is that of the node receiving the messages.  For an
+    one self-loop per node, after the edges.  Degrees are counted at the sources
+    (out-degrees, see NOTE [ChebConv degrees]).  For an
     unweighted graph with a constant ``lambda_max`` the result is computed once per
     ``edge_index`` (structure cache).
 
@@ -117,12 +120,10 @@ class ChebConv(MessagePassing):
 
     Semantics decided here: ``lambda_max`` defaults to ``2.0`` for ``"sym"`` and ``"rw"``
     (both spectra lie in :math:`[0, 2]`) and is required for ``normalization=None``, whose
-    spectrum is not bounded by 2.  ``"rw"`` computes :math:`\\mathbf{D}^{-1}\\mathbf{A}`
-    as written (each node averages its in-neighbours); the reference library instead
-    divides each message by its *source's* out-degree, i.e. applies
-    :math:`\\mathbf{L}^{\\top}`, and counts out-degrees for ``"sym"``/``None`` too.  The
-    two agree on undirected graphs for ``"sym"`` and ``None``, and for ``"rw"`` on graphs
-    whose nodes all have the same degree.
+    spectrum is not bounded by 2.  As in the reference library, :math:`\\mathbf{D}` counts
+    *out*-degrees (the sources' weights), so on a directed graph ``"rw"`` divides each
+    message by its source's out-degree (the transpose of :math:`\\mathbf{D}^{-1}
+    \\mathbf{A}`); on undirected graphs this is the formula as written.
 
     Args:
         in_channels (int): input features per node, or ``-1`` (lazy).

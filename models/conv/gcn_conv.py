@@ -20,7 +20,9 @@ from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
 def _gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int,
               improved: bool, add_self_loops: bool, flow: str,
               dtype: Optional[torch.dtype]) -> Tuple[Tensor, Tensor]:
-    fill_value = 2.0 if improved else 1.0
+    # The reference library applies ``improved`` only to weighted graphs (an unweighted
+    # graph gets loops of weight 1 either way); gfx follows it (drop-in semantics).
+    fill_value = 2.0 if improved and edge_weight is not None else 1.0
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.shape[1], dtype=dtype or torch.float,
                                  device=edge_index.device)
@@ -50,7 +52,8 @@ def gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor] = None,
         edge_index (Tensor): ``[2, E]`` connectivity.
         edge_weight (Tensor, optional): ``[E]`` weights. (default: ``None``)
         num_nodes (int, optional): number of nodes. (default: ``edge_index.max() + 1``)
-        improved (bool, optional): loops of weight 2. (default: ``False``)
+        improved (bool, optional): loops of weight 2, when ``edge_weight`` is given (the
+            reference library ignores it on unweighted graphs). (default: ``False``)
         add_self_loops (bool, optional): add self-loops first. (default: ``True``)
         flow (str, optional): which row holds the targets. (default: ``"source_to_target"``)
         dtype (torch.dtype, optional): dtype of the weights. (default: ``None``)
@@ -84,7 +87,10 @@ class GCNConv(MessagePassing):
     Args:
         in_channels (int): input features per node, or ``-1`` (lazy).
         out_channels (int): output features per node.
-        improved (bool, optional): use :math:`\\mathbf{A} + 2\\mathbf{I}`. (default: ``False``)
+        improved (bool, optional): use :math:`\\mathbf{A} + 2\\mathbf{I}`.  As in the
+            reference library, this takes effect only when edge weights are given (an
+            ``edge_weight`` tensor or a weighted sparse adjacency); on an unweighted
+            ``edge_index`` the loops keep weight 1. (default: ``False``)
         cached (bool, optional): compute the normalised graph on the first call and reuse
             it on every later call (transductive settings only). (default: ``False``)
         add_self_loops (bool, optional): add self-loops; ``None`` means the value of

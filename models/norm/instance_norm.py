@@ -38,8 +38,10 @@ class InstanceNorm(torch.nn.Module):
     With ``track_running_stats=True``, training updates running estimates with the
     average over the graphs of the batch of each graph's mean and unbiased variance
     (:math:`\\frac{n_b}{\\max(n_b - 1, 1)}` times the biased one), and evaluation uses
-    them instead of per-graph statistics.  ``num_batches_tracked`` counts the training
-    batches (as in :mod:`torch.nn`), and ``momentum=None`` gives a cumulative average.
+    them instead of per-graph statistics.  As in the reference library,
+    ``num_batches_tracked`` stays 0 with a numeric ``momentum``; ``momentum=None`` (which
+    the reference rejects with a TypeError) gives a cumulative average, and then
+    ``num_batches_tracked`` counts the training batches.
 
     Args:
         in_channels (int): features per node, :math:`F`.
@@ -125,8 +127,8 @@ class InstanceNorm(torch.nn.Module):
         # torch.no_grad block, which tracing would not keep).
         count = gfx.ops.scatter(x.new_ones(x.shape[0]), index, 0, size, "sum")
         unbiased = var.detach() * (count / (count - 1).clamp(min=1)).unsqueeze(-1)
-        self.num_batches_tracked.add_(1)
         if self.momentum is None:
+            self.num_batches_tracked.add_(1)
             factor = 1.0 / self.num_batches_tracked.to(x.dtype)
         else:
             factor = self.momentum

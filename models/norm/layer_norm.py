@@ -28,10 +28,9 @@ class LayerNorm(torch.nn.Module):
     ``batch`` is ``None``).  In ``"node"`` mode they are taken over the channels of each
     node alone (:func:`torch.nn.functional.layer_norm`).
 
-    The reference library divides by :math:`\\sqrt{\\mathrm{Var}} + \\epsilon` when
-    ``batch`` is ``None`` and by :math:`\\sqrt{\\mathrm{Var} + \\epsilon}` otherwise; gfx
-    uses the documented :math:`\\sqrt{\\mathrm{Var} + \\epsilon}` in both cases, so that
-    ``batch=None`` equals a batch vector of zeros.
+    As in the reference library, ``"graph"`` mode with ``batch=None`` divides by
+    :math:`\\sqrt{\\mathrm{Var}} + \\epsilon` instead (so it differs slightly from a batch
+    vector of zeros when the variance is small).
 
     Args:
         in_channels (int): features per node, :math:`F`.
@@ -76,8 +75,9 @@ class LayerNorm(torch.nn.Module):
         if self.mode == "node":
             return F.layer_norm(x, (self.in_channels,), self.weight, self.bias, self.eps)
         if batch is None:
+            # The reference library's batch=None form: divide by std + eps.
             centred = x - x.mean()
-            out = centred * ((centred * centred).mean() + self.eps).rsqrt()
+            out = centred / ((centred * centred).mean().sqrt() + self.eps)
         else:
             size = graph_count(batch, batch_size)
             # Every node has F channels, so the mean of the node means is the graph mean.

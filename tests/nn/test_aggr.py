@@ -26,7 +26,17 @@ def _softmax(t):
 
 
 def _powermean(p):
-    return lambda s: (s.clamp(0, 100) ** p).mean(0) ** (1 / p)
+    def group(s):
+        return (s.clamp(1e-4, 100) ** p).mean(0).clamp(1e-4, 100) ** (1 / p)
+    group.empty = 1e-4 ** (1 / p)
+    return group
+
+
+def _prod(s):
+    return s.prod(0)
+
+
+_prod.empty = 1.0  # the empty product
 
 
 #: name -> (constructor, per-group reference on the stacked members [n, ...]).
@@ -35,7 +45,7 @@ CASES = {
     "mean": (aggr.MeanAggregation, lambda s: s.mean(0)),
     "max": (aggr.MaxAggregation, lambda s: s.max(0).values),
     "min": (aggr.MinAggregation, lambda s: s.min(0).values),
-    "mul": (aggr.MulAggregation, lambda s: s.prod(0)),
+    "mul": (aggr.MulAggregation, _prod),
     "var": (aggr.VarAggregation, _var),
     "std": (aggr.StdAggregation,
             lambda s: torch.where(_var(s) > EPS_STD, _var(s).sqrt(), torch.zeros_like(s[0]))),
@@ -45,13 +55,15 @@ CASES = {
 
 
 def loop_reference(x, index, dim_size, dim, group_fn):
-    """``out[g] = group_fn(stack of the members of g)`` along ``dim``; empty groups give 0."""
+    """``out[g] = group_fn(stack of the members of g)`` along ``dim``; empty groups give
+    ``group_fn.empty`` (0 when it has none)."""
     moved = x.movedim(dim, 0)
     ids = [int(i) for i in index]
     rows = []
     for g in range(dim_size):
         members = [moved[e] for e in range(len(ids)) if ids[e] == g]
-        rows.append(group_fn(torch.stack(members)) if members else moved.new_zeros(moved.shape[1:]))
+        rows.append(group_fn(torch.stack(members)) if members else
+                    moved.new_full(moved.shape[1:], getattr(group_fn, "empty", 0.0)))
     return torch.stack(rows).movedim(0, dim) if rows else moved.new_zeros((0,) + moved.shape[1:])
 
 
@@ -80,7 +92,8 @@ def test_matches_loop_with_index_and_ptr(name):
     expected = loop_reference(x, index, groups, 0, group_fn)
     out = make()(x, index, dim_size=groups)
     torch.testing.assert_close(out, expected)
-    assert out[1].abs().max() == 0  # the empty group
+    empty = getattr(group_fn, "empty", 0.0)
+    assert (out[1] == empty).all()  # the empty group
     x_sorted, index_sorted, ptr = sorted_layout(x, index, groups)
     torch.testing.assert_close(make()(x_sorted, ptr=ptr), expected)
     torch.testing.assert_close(make()(x_sorted, index_sorted, ptr=ptr, dim_size=groups), expected)
@@ -95,7 +108,7 @@ def test_single_group_without_index(name):
     torch.testing.assert_close(make()(x), expected)
     padded = make()(x, dim_size=3)  # all elements in group 0, groups 1 and 2 empty
     torch.testing.assert_close(padded[:1], expected)
-    assert padded.shape == (3, 3) and padded[1:].abs().max() == 0
+    assert padded.shape == (3, 3) and (padded[1:] == getattr(group_fn, "empty", 0.0)).all()
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -227,20 +240,23 @@ def test_gradients_stay_finite_at_degenerate_groups():
     power = aggr.PowerMeanAggregation(p=2.0, learn=True)
     out = power(x, index, dim_size=4)  # group 0 is all zeros, group 3 empty
     out.sum().backward()
-    torch.testing.assert_close(out.detach(), torch.tensor([[0.0], [3.0], [1.5], [0.0]]))
+    # clamp_min=1e-4: an all-zero group and an empty group give 1e-4 ** (1/2) = 0.01.
+    torch.testing.assert_close(out.detach(), torch.tensor([[0.01], [3.0], [1.5], [0.01]]))
     assert torch.isfinite(x.grad).all() and torch.isfinite(power.p.grad).all()
 
 
-def test_powermean_clamps_inputs_not_the_mean():
+def test_powermean_clamps_inputs_and_the_mean():
+    # Written from the formula: clamp(mean(clamp(x, 1e-4, 100) ** p), 1e-4, 100) ** (1/p).
     x = torch.tensor([[50.0], [50.0], [-4.0], [2.0], [500.0]])
-    out = aggr.PowerMeanAggregation(p=2.0)(x, torch.tensor([0, 0, 1, 1, 2]))
-    expected = torch.tensor([[50.0], [math.sqrt(2.0)], [100.0]])
+    out = aggr.PowerMeanAggregation(p=2.0)(x, torch.tensor([0, 0, 1, 1, 3]), dim_size=4)
+    expected = torch.tensor([[10.0], [math.sqrt((1e-8 + 4.0) / 2)], [0.01], [10.0]])
     torch.testing.assert_close(out, expected)
-    # p=1 is the mean of the clamped inputs, also when p is not learnable.
-    torch.testing.assert_close(aggr.PowerMeanAggregation()(x[2:4], torch.tensor([0, 0])),
-                               torch.tensor([[1.0]]))
-    none = aggr.PowerMeanAggregation(clamp_min=None, clamp_max=None)
-    torch.testing.assert_close(none(x[2:4], torch.tensor([0, 0])), torch.tensor([[-1.0]]))
+    # A fixed p=1 is the plain mean: no clamping, and an empty group gives 0.
+    out = aggr.PowerMeanAggregation()(x[2:], torch.tensor([0, 0, 2]), dim_size=3)
+    torch.testing.assert_close(out, torch.tensor([[-1.0], [0.0], [500.0]]))
+    # A learnable p clamps even at p=1.
+    learned = aggr.PowerMeanAggregation(learn=True)(x[2:4], torch.tensor([0, 0]))
+    torch.testing.assert_close(learned, torch.tensor([[(1e-4 + 2.0) / 2]]), atol=1e-6, rtol=0)
 
 
 def test_softmax_temperature_limits_and_channels():
@@ -437,7 +453,7 @@ def test_empty_input_and_int32_index():
 
 
 def test_primitive_reduce_and_repr():
-    expected = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "mul": "mul"}
+    expected = {"sum": "sum", "mean": "mean", "max": "max", "min": "min"}
     for name, (make, _) in CASES.items():
         assert make().primitive_reduce == expected.get(name), name
     assert aggr.MultiAggregation(["sum"]).primitive_reduce is None
@@ -451,7 +467,8 @@ def test_primitive_reduce_and_repr():
 
     assert Doubled.primitive_reduce is None and Renamed.primitive_reduce == "sum"
     assert repr(aggr.MeanAggregation()) == "MeanAggregation()"
-    assert repr(aggr.SoftmaxAggregation(learn=True)) == "SoftmaxAggregation(t=1.0, learn=True)"
+    assert repr(aggr.SoftmaxAggregation(learn=True)) == "SoftmaxAggregation(learn=True)"
+    assert repr(aggr.PowerMeanAggregation(p=3.0)) == "PowerMeanAggregation(learn=False)"
     assert repr(aggr.MultiAggregation(["mean", "std"])) == \
         "MultiAggregation([\n  MeanAggregation(),\n  StdAggregation(),\n], mode=cat)"
 

@@ -10,18 +10,22 @@ from tests.nn.test_lg_conv import assert_lowers
 
 
 def scaled_laplacian(edge_index, n, weight, normalization, lambda_max):
-    """:math:`2L/\\lambda - I` of the graph without self-loops, ``A[i, j]`` = weight of j -> i."""
+    """:math:`2L/\\lambda - I` of the graph without self-loops, ``A[i, j]`` = weight of j -> i.
+
+    ``D`` holds out-degrees (the reference library's convention, NOTE [ChebConv degrees]):
+    ``"rw"`` divides each message by its source's degree.
+    """
     keep = edge_index[0] != edge_index[1]
     w = None if weight is None else weight[keep]
     a = dense_adjacency(edge_index[:, keep], n, n, w)
-    deg = a.sum(1)
+    deg = a.sum(0)
     eye = torch.eye(n, dtype=torch.float64)
     if normalization == "sym":
         dinv = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))
         lap = eye - dinv.view(-1, 1) * a * dinv.view(1, -1)
     elif normalization == "rw":
         dinv = torch.where(deg > 0, 1.0 / deg, torch.zeros_like(deg))
-        lap = eye - dinv.view(-1, 1) * a
+        lap = eye - a * dinv.view(1, -1)
     else:
         lap = torch.diag(deg) - a
     return 2.0 * lap / lambda_max - eye
@@ -55,15 +59,15 @@ def test_cheb_matches_dense_formula(graph, normalization, K, weighted):
         torch.testing.assert_close(conv(x, edge_index, w), dense_cheb(conv, x, lap2))
 
 
-def test_cheb_random_walk_averages_in_neighbours():
-    # 0 -> 2, 1 -> 2: node 2 has in-degree 2; K=2, lambda_max=2: Z2 = -D^-1 A X.
+def test_cheb_random_walk_divides_by_source_out_degree():
+    # 0 -> 2, 0 -> 1, 1 -> 2: out-degrees 2, 1, 0; K=2, lambda_max=2: Z2[i] = -sum_j x_j / d_j.
     conv = ChebConv(1, 1, K=2, normalization="rw", bias=False).double()
     with torch.no_grad():
         conv.lins[0].weight.zero_()
         conv.lins[1].weight.fill_(1.0)
     x = torch.tensor([[2.0], [4.0], [0.0]], dtype=torch.float64)
-    out = conv(x, torch.tensor([[0, 1], [2, 2]]))
-    torch.testing.assert_close(out, torch.tensor([[0.0], [0.0], [-3.0]], dtype=torch.float64))
+    out = conv(x, torch.tensor([[0, 0, 1], [2, 1, 2]]))
+    torch.testing.assert_close(out, torch.tensor([[0.0], [-1.0], [-5.0]], dtype=torch.float64))
 
 
 def test_cheb_batched_lambda_max_equals_separate_graphs():

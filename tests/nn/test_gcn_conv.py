@@ -33,8 +33,12 @@ def test_gcn_matches_dense_formula(graph, improved):
     torch.manual_seed(0)
     conv = GCNConv(3, 4, improved=improved).double()
     x = torch.randn(n, 3, dtype=torch.float64)
-    torch.testing.assert_close(conv(x, edge_index),
-                               dense_gcn(conv, x, edge_index, improved=improved))
+    # Unweighted graphs keep loops of weight 1 even with improved=True (the reference's
+    # semantics); an explicit all-ones weight applies improved.
+    torch.testing.assert_close(conv(x, edge_index), dense_gcn(conv, x, edge_index))
+    ones = torch.ones(edge_index.shape[1], dtype=torch.float64)
+    torch.testing.assert_close(conv(x, edge_index, ones),
+                               dense_gcn(conv, x, edge_index, ones, improved=improved))
 
 
 @given(edge_lists())

@@ -18,14 +18,17 @@ def linear(lin, h):
 
 
 def aggregate(msgs, aggr, t, p, width):
-    """DeeperGCN aggregations over one neighbourhood (a [k, F] tensor); empty -> 0."""
+    """DeeperGCN aggregations over one neighbourhood (a [k, F] tensor); empty -> 0, except
+    the (learnable) power mean, whose inputs and mean are clamped to [1e-4, 100]."""
+    if aggr == "power":
+        mean = msgs.clamp(1e-4, 100).pow(p).mean(0) if msgs.shape[0] else \
+            torch.zeros(width, dtype=msgs.dtype)
+        return mean.clamp(1e-4, 100).pow(1 / p)
     if msgs.shape[0] == 0:
         return torch.zeros(width, dtype=msgs.dtype)
     if aggr in ("softmax", "softmax_sg"):
         w = torch.exp(t * msgs - (t * msgs).max(0).values)
         return (w / w.sum(0) * msgs).sum(0)
-    if aggr == "power":
-        return msgs.clamp(0, 100).pow(p).mean(0).pow(1 / p)
     return {"mean": msgs.mean(0), "max": msgs.max(0).values, "add": msgs.sum(0)}[aggr]
 
 

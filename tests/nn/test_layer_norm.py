@@ -31,8 +31,10 @@ def test_graph_layer_norm_matches_formula(data):
 def test_layer_norm_without_batch_and_node_mode():
     x = torch.randn(6, 4, dtype=torch.float64)
     norm = LayerNorm(4, affine=False).double()
-    torch.testing.assert_close(norm(x), (x - x.mean()) / (x.var(unbiased=False) + 1e-5).sqrt())
-    torch.testing.assert_close(norm(x), norm(x, torch.zeros(6, dtype=torch.long)))
+    # batch=None divides by std + eps, a batch vector by sqrt(var + eps).
+    torch.testing.assert_close(norm(x), (x - x.mean()) / (x.var(unbiased=False).sqrt() + 1e-5))
+    torch.testing.assert_close(norm(x, torch.zeros(6, dtype=torch.long)),
+                               (x - x.mean()) / (x.var(unbiased=False) + 1e-5).sqrt())
     node = LayerNorm(4, mode="node").double()
     with torch.no_grad():
         node.weight.uniform_()

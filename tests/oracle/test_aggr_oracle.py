@@ -80,10 +80,9 @@ SIMPLE = ["Sum", "Mean", "Max", "Min", "Mul"]
 
 @pytest.mark.parametrize("name", SIMPLE)
 def test_simple(name):
-    # An empty group is 0 for every gfx reduction; the reference gives the empty product
-    # 1 for Mul, so for Mul only the rows of non-empty groups are compared.
+    # Empty groups included: 0 for the others, the empty product 1 for Mul.
     cls = f"{name}Aggregation"
-    both_layouts(getattr(aggr, cls)(), getattr(ref_aggr, cls)(), nonempty_only=name == "Mul")
+    both_layouts(getattr(aggr, cls)(), getattr(ref_aggr, cls)())
 
 
 @pytest.mark.parametrize("semi_grad", [False, True])
@@ -117,15 +116,12 @@ def test_softmax_multiple_temperatures_match_one_reference_per_temperature():
     dict(), dict(p=2.5), dict(p=0.5), dict(p=1.7, learn=True),
     dict(p=3.0, learn=True, channels=4)])
 def test_powermean(kwargs):
-    # Semantics differ by design in three places (see PowerMeanAggregation): the
-    # reference skips the clamp when p is the fixed float 1, clamps the mean of the
-    # powers to [clamp_min, clamp_max] again, and has clamp_min=1e-4 by default (so an
-    # empty group gives 1e-4 ** (1/p), not 0).  We therefore give it clamp_min=0 and
-    # inputs in [0.5, 3], where no clamp is active and the mean of the powers stays
-    # below 100 for every p used here (3 ** 3 = 27); empty groups then give 0 in both.
+    # Inputs span negative values, [0, 1e-4] and values past 100, and groups may be empty:
+    # every clamp of the reference's semantics is exercised.
     ours = aggr.PowerMeanAggregation(**kwargs)
-    theirs = ref_aggr.PowerMeanAggregation(**kwargs, clamp_min=0.0)
-    both_layouts(ours, theirs, seed=11, low=0.5, high=3.0)
+    theirs = ref_aggr.PowerMeanAggregation(**kwargs)
+    assert str(ours) == str(theirs)
+    both_layouts(ours, theirs, seed=11, low=-2.0, high=150.0)
 
 
 @pytest.mark.parametrize("mode", ["cat", "sum", "mean", "max", "min", "logsumexp", "std", "var"])
