@@ -7,7 +7,12 @@ conversions to scipy / networkx. One module per family.
 from gfx.ops import scatter, segment_softmax
 from gfx.ops._checks import is_tracing
 
+from .coalesce import coalesce, sort_edge_index
+from .convert import (from_networkx, from_scipy_sparse_matrix, to_networkx,
+                      to_scipy_sparse_matrix)
 from .degree import degree
+from .dropout import dropout_edge, dropout_node
+from .laplacian import get_laplacian
 from .loops import (add_remaining_self_loops, add_self_loops, contains_self_loops,
                     remove_self_loops)
 from .mask import index_to_mask, mask_to_index
@@ -15,10 +20,13 @@ from .negative_sampling import (batched_negative_sampling, negative_sampling,
                                 structured_negative_sampling,
                                 structured_negative_sampling_feasible)
 from .num_nodes import maybe_num_nodes
+from .one_hot import one_hot
 from .sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
 from .subgraph import bipartite_subgraph, k_hop_subgraph, subgraph
 from .to_dense_adj import dense_to_sparse, to_dense_adj
 from .to_dense_batch import to_dense_batch
+from .train_test_split_edges import train_test_split_edges
+from .undirected import is_undirected, to_undirected
 
 
 def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
@@ -31,9 +39,13 @@ def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
 
 __all__ = [
     "add_remaining_self_loops", "add_self_loops", "batched_negative_sampling",
-    "bipartite_subgraph", "contains_self_loops", "degree", "dense_to_sparse",
-    "index_to_mask", "is_torch_sparse_tensor", "is_tracing", "k_hop_subgraph",
-    "mask_to_index", "maybe_num_nodes", "negative_sampling", "remove_self_loops", "scatter",
-    "softmax", "structured_negative_sampling", "structured_negative_sampling_feasible",
-    "subgraph", "to_dense_adj", "to_dense_batch", "to_edge_index", "to_torch_coo_tensor",
+    "bipartite_subgraph", "coalesce", "contains_self_loops", "degree", "dense_to_sparse",
+    "dropout_edge", "dropout_node", "from_networkx", "from_scipy_sparse_matrix",
+    "get_laplacian", "index_to_mask", "is_torch_sparse_tensor", "is_tracing",
+    "is_undirected", "k_hop_subgraph", "mask_to_index", "maybe_num_nodes",
+    "negative_sampling", "one_hot", "remove_self_loops", "scatter", "softmax",
+    "sort_edge_index", "structured_negative_sampling",
+    "structured_negative_sampling_feasible", "subgraph", "to_dense_adj", "to_dense_batch",
+    "to_edge_index", "to_networkx", "to_scipy_sparse_matrix", "to_torch_coo_tensor",
+    "to_undirected", "train_test_split_edges",
 ]

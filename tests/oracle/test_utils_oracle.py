@@ -82,3 +82,79 @@ def test_negative_sampling_same_support(graph):
     for neg in (ours, theirs):
         assert all(u != v and (u, v) not in edges for u, v in neg.t().tolist())
     assert ours.size(1) >= theirs.size(1)
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.sampled_from(["sum", "mean", "max", "min"]), st.booleans())
+def test_coalesce_sort_undirected(graph, reduce, by_row):
+    ei, n, _ = graph
+    attr = torch.randint(-4, 4, (ei.size(1), 2)).float()
+    _same(U.coalesce(ei, attr, n, reduce, sort_by_row=by_row),
+          pyg_utils.coalesce(ei, attr, n, reduce, sort_by_row=by_row))
+    _same(U.coalesce(ei, None, n), pyg_utils.coalesce(ei, None, n))
+    _same(U.coalesce(ei, num_nodes=n), pyg_utils.coalesce(ei, num_nodes=n))
+    _same(U.to_undirected(ei, attr, n, "add"), pyg_utils.to_undirected(ei, attr, n, "add"))
+    _same(U.to_undirected(ei, num_nodes=n), pyg_utils.to_undirected(ei, num_nodes=n))
+    _same(U.is_undirected(ei, num_nodes=n), pyg_utils.is_undirected(ei, num_nodes=n))
+    und = pyg_utils.to_undirected(ei, num_nodes=n)
+    _same(U.is_undirected(und, num_nodes=n), pyg_utils.is_undirected(und, num_nodes=n))
+    unique = pyg_utils.coalesce(ei, num_nodes=n)[:, torch.randperm(
+        pyg_utils.coalesce(ei, num_nodes=n).size(1))]
+    key = torch.arange(unique.size(1)).float()
+    _same(U.sort_edge_index(unique, key, n, by_row),
+          pyg_utils.sort_edge_index(unique, key, n, by_row))
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.sampled_from([None, "sym", "rw"]))
+def test_get_laplacian_one_hot(graph, normalization):
+    ei, n, _ = graph
+    w = torch.rand(ei.size(1))
+    _same(U.get_laplacian(ei, w, normalization, num_nodes=n),
+          pyg_utils.get_laplacian(ei, w, normalization, num_nodes=n))
+    _same(U.get_laplacian(ei, None, normalization, torch.float64, n),
+          pyg_utils.get_laplacian(ei, None, normalization, torch.float64, n))
+    _same(U.one_hot(ei[0], n), pyg_utils.one_hot(ei[0], n))
+    _same(U.index_to_mask(ei[0], n), pyg_utils.index_to_mask(ei[0], n))
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.integers(0, 99))
+def test_dropout_same_seed_same_draw(graph, seed):
+    """Both draw one uniform per edge / node from the global RNG: same seed, same result."""
+    ei, n, _ = graph
+    torch.manual_seed(seed)
+    ours = U.dropout_edge(ei, 0.4)
+    torch.manual_seed(seed)
+    _same(ours, pyg_utils.dropout_edge(ei, 0.4))
+    torch.manual_seed(seed)
+    ours = U.dropout_node(ei, 0.4, n)
+    torch.manual_seed(seed)
+    _same(ours, pyg_utils.dropout_node(ei, 0.4, n))
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists())
+def test_scipy_and_networkx(graph):
+    from gfx.data import Data
+    from torch_geometric.data import Data as PygData
+    ei, n, _ = graph
+    w = torch.rand(ei.size(1))
+    a, b = U.to_scipy_sparse_matrix(ei, w, n), pyg_utils.to_scipy_sparse_matrix(ei, w, n)
+    assert (a != b).nnz == 0 and a.shape == b.shape
+    _same(U.from_scipy_sparse_matrix(a), pyg_utils.from_scipy_sparse_matrix(a))
+    ours = Data(edge_index=ei, w=w, num_nodes=n)
+    theirs = PygData(edge_index=ei, w=w, num_nodes=n)
+    for kwargs in ({}, {"to_undirected": True}, {"to_undirected": "lower"},
+                   {"to_undirected": "upper"}, {"remove_self_loops": True},
+                   {"to_multi": True}, {"to_multi": True, "to_undirected": True}):
+        g1 = U.to_networkx(ours, edge_attrs=["w"], **kwargs)
+        g2 = pyg_utils.to_networkx(theirs, edge_attrs=["w"], **kwargs)
+        assert type(g1) is type(g2)
+        assert list(g1.nodes) == list(g2.nodes)
+        assert list(g1.edges(data=True)) == list(g2.edges(data=True))
+    d1, d2 = U.from_networkx(g1), pyg_utils.from_networkx(g1)
+    _same(d1.edge_index, d2.edge_index)
+    _same(d1.num_nodes, d2.num_nodes)
+    if g1.number_of_edges():
+        _same(d1.w, d2.w)

@@ -1,0 +1,81 @@
+"""coalesce / sort_edge_index / to_undirected / is_undirected against dict-based references."""
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from gfx.utils import coalesce, is_undirected, one_hot, sort_edge_index, to_undirected
+from tests.graphs import edge_lists
+
+
+def _merged(pairs, values, reduce):
+    groups = {}
+    for p, v in zip(pairs, values):
+        groups.setdefault(p, []).append(v)
+    ops = {"sum": sum, "max": max, "min": min, "mean": lambda xs: sum(xs) / len(xs)}
+    return {p: ops[reduce](vs) for p, vs in sorted(groups.items())}
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.sampled_from(["sum", "max", "min", "mean"]))
+def test_coalesce_merges_duplicates(graph, reduce):
+    edge_index, n, _ = graph
+    attr = torch.randn(edge_index.size(1), dtype=torch.float64)
+    out, out_attr = coalesce(edge_index, attr, n, reduce)
+    expected = _merged([tuple(p) for p in edge_index.t().tolist()], attr.tolist(), reduce)
+    assert [tuple(p) for p in out.t().tolist()] == list(expected)
+    assert torch.allclose(out_attr, torch.tensor(list(expected.values()),
+                                                 dtype=torch.float64).view(-1))
+    assert torch.equal(coalesce(edge_index, num_nodes=n), out)
+    by_col = coalesce(edge_index, None, n, sort_by_row=False)
+    assert by_col[1] is None
+    assert [tuple(p) for p in by_col[0].t().tolist()] == sorted(expected, key=lambda p: p[::-1])
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists())
+def test_sort_edge_index_is_stable(graph):
+    edge_index, n, _ = graph
+    ids = torch.arange(edge_index.size(1))
+    out, (out_ids,) = sort_edge_index(edge_index, [ids], n)
+    order = sorted(range(edge_index.size(1)), key=lambda e: (tuple(edge_index[:, e].tolist()), e))
+    assert out_ids.tolist() == order and torch.equal(out, edge_index[:, order])
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists())
+def test_to_undirected_and_is_undirected(graph):
+    edge_index, n, _ = graph
+    # integer-valued weights: sums are exact whatever the order, so equality is meaningful
+    attr = torch.randint(-5, 5, (edge_index.size(1),)).double()
+    out, out_attr = to_undirected(edge_index, attr, n)
+    pairs = [tuple(p) for p in edge_index.t().tolist()]
+    both = pairs + [(v, u) for u, v in pairs]
+    expected = _merged(both, attr.tolist() * 2, "sum")
+    assert [tuple(p) for p in out.t().tolist()] == list(expected)
+    assert torch.allclose(out_attr, torch.tensor(list(expected.values()),
+                                                 dtype=torch.float64).view(-1))
+    assert is_undirected(out, out_attr, n)
+    symmetric = sorted(pairs) == sorted((v, u) for u, v in pairs)
+    assert is_undirected(edge_index, num_nodes=n) == symmetric
+
+
+def test_is_undirected_checks_attributes_and_errors():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    assert is_undirected(ei, torch.tensor([1.0, 1.0]))
+    assert not is_undirected(ei, torch.tensor([1.0, 2.0]))
+    assert not is_undirected(torch.tensor([[0, 0, 1], [1, 1, 0]]))  # one (1, 0) for two (0, 1)
+    assert to_undirected(torch.tensor([[0], [1]]), 3).tolist() == [[0, 1], [1, 0]]
+    with pytest.raises(ValueError, match="reduce"):
+        coalesce(ei, reduce="median")
+    with pytest.raises(ValueError, match="edge_index"):
+        to_undirected(torch.zeros(1, 3, dtype=torch.long))
+
+
+def test_one_hot():
+    out = one_hot(torch.tensor([2, 0, 2]))
+    assert out.tolist() == [[0, 0, 1], [1, 0, 0], [0, 0, 1]] and out.dtype == torch.float
+    assert one_hot(torch.tensor([1]), 4, torch.long).tolist() == [[0, 1, 0, 0]]
+    with pytest.raises(ValueError, match="index"):
+        one_hot(torch.tensor([3]), 2)
+    with pytest.raises(ValueError, match="index"):
+        one_hot(torch.zeros(2, 2, dtype=torch.long))
