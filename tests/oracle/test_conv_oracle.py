@@ -35,11 +35,7 @@ def test_gcn_conv(kwargs):
     ours = gnn.GCNConv(5, 7, **kwargs)
     theirs = torch_geometric.nn.GCNConv(5, 7, **kwargs)
     assert set(ours.state_dict()) == set(theirs.state_dict())
-    if not kwargs.get("improved"):
-        # The reference (2.8) ignores improved=True when edge_weight is None (its added
-        # loops get weight 1); gfx follows the documented A + 2I, checked in
-        # tests/nn/test_gcn_conv.py, so only weighted graphs are compared here.
-        compare(ours, theirs, x, edge_index)
+    compare(ours, theirs, x, edge_index)
     weight = torch.rand(edge_index.shape[1])
     compare(ours, theirs, x, edge_index, weight)
 
