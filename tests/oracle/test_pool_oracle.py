@@ -57,3 +57,91 @@ def test_sag_pooling_gcn(g):
     ours = gfx.nn.SAGPooling(4, GNN=gfx.nn.GCNConv)
     theirs = ref.SAGPooling(4, GNN=ref.GCNConv)
     compare(ours, theirs, g["x"], g["edge_index"], None, g["batch"])
+
+
+@st.composite
+def clustered(draw):
+    """A batched graph with a clustering that never crosses graphs."""
+    g = draw(batched(channels=3, edge_dim=2))
+    n = g["x"].shape[0]
+    local = draw(st.lists(st.sampled_from([0, 1, 4]), min_size=n, max_size=n))
+    g["cluster"] = torch.tensor(local) + 10 * g["batch"]
+    g["pos"] = torch.randn(n, 2)
+    return g
+
+
+def _both(g, **keys):
+    from torch_geometric.data import Data as RefData
+
+    from gfx.data import Data
+    kw = {k: g[k] for k in keys}
+    return Data(**{k: v.clone() for k, v in kw.items()}), \
+        RefData(**{k: v.clone() for k, v in kw.items()})
+
+
+def _same_data(a, b, keys):
+    for k in keys:
+        va, vb = getattr(a, k), getattr(b, k)
+        assert (va is None) == (vb is None), k
+        if va is not None:
+            torch.testing.assert_close(va, vb, msg=k)
+
+
+@pytest.mark.parametrize("name", ["max_pool", "avg_pool"])
+@settings(max_examples=10, deadline=None)
+@given(g=clustered())
+def test_pool_graph(name, g):
+    ours, theirs = _both(g, x=1, edge_index=1, edge_attr=1, pos=1, batch=1)
+    a = getattr(gfx.nn, name)(g["cluster"], ours)
+    b = getattr(ref, name)(g["cluster"], theirs)
+    _same_data(a, b, ["x", "edge_index", "edge_attr", "pos", "batch"])
+
+
+@pytest.mark.parametrize("name", ["max_pool_x", "avg_pool_x"])
+@pytest.mark.parametrize("size", [None, 12])
+@settings(max_examples=10, deadline=None)
+@given(g=clustered())
+def test_pool_x(name, size, g):
+    a = getattr(gfx.nn, name)(g["cluster"], g["x"], g["batch"], size=size)
+    b = getattr(ref, name)(g["cluster"], g["x"], g["batch"], size=size)
+    torch.testing.assert_close(a[0], b[0])
+    assert (a[1] is None) == (b[1] is None)
+    if a[1] is not None:
+        assert a[1].tolist() == b[1].tolist()
+
+
+@pytest.mark.parametrize("name", ["max_pool_neighbor_x", "avg_pool_neighbor_x"])
+@pytest.mark.parametrize("flow", ["source_to_target", "target_to_source"])
+@settings(max_examples=10, deadline=None)
+@given(g=clustered())
+def test_pool_neighbor_x(name, flow, g):
+    ours, theirs = _both(g, x=1, edge_index=1)
+    a = getattr(gfx.nn, name)(ours, flow=flow)
+    b = getattr(ref, name)(theirs, flow=flow)
+    torch.testing.assert_close(a.x, b.x)
+
+
+def _needs_torch_cluster():
+    try:
+        import torch_cluster  # noqa: F401
+    except ImportError:
+        pytest.skip("the reference's graclus and voxel_grid need torch_cluster, which is "
+                    "not installed (tests/nn/test_graclus.py checks brute-force "
+                    "references instead)")
+
+
+def test_voxel_grid():
+    _needs_torch_cluster()
+    pos = torch.rand(20, 3) * 2
+    batch = torch.sort(torch.randint(0, 3, (20,))).values
+    a = gfx.nn.voxel_grid(pos, 0.5, batch, start=0.0, end=2.0)
+    b = ref.voxel_grid(pos, 0.5, batch, start=0.0, end=2.0)
+    assert a.tolist() == b.tolist()
+
+
+def test_graclus():
+    _needs_torch_cluster()
+    # The reference visits nodes in a random order: compare properties, not ids.
+    edge_index = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    a, b = gfx.nn.graclus(edge_index), ref.graclus(edge_index)
+    assert torch.bincount(a).max() <= 2 and torch.bincount(b).max() <= 2
