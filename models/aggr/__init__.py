@@ -9,14 +9,19 @@ from .base import AGGREGATIONS, Aggregation, register_aggregation
 from .basic import (MaxAggregation, MeanAggregation, MinAggregation, MulAggregation,
                     StdAggregation, SumAggregation, VarAggregation)
 from .deep_sets import DeepSetsAggregation
+from .equilibrium import EquilibriumAggregation
+from .gmt import GraphMultisetTransformer
 from .gru import GRUAggregation
+from .lcm import LCMAggregation
 from .lstm import LSTMAggregation
 from .mlp import MLPAggregation
 from .multi import MultiAggregation
+from .patch_transformer import PatchTransformerAggregation
 from .powermean import PowerMeanAggregation
 from .quantile import MedianAggregation, QuantileAggregation
 from .resolver import aggregation_resolver
 from .set2set import Set2Set
+from .set_transformer import SetTransformerAggregation
 from .softmax import SoftmaxAggregation
 from .sort import SortAggregation
 from .variance_preserving import VariancePreservingAggregation
@@ -40,10 +45,15 @@ __all__ = [
     "Set2Set",
     "DegreeScalerAggregation",
     "SortAggregation",
+    "GraphMultisetTransformer",
+    "SetTransformerAggregation",
     "AttentionalAggregation",
+    "EquilibriumAggregation",
     "MLPAggregation",
     "DeepSetsAggregation",
     "VariancePreservingAggregation",
+    "LCMAggregation",
+    "PatchTransformerAggregation",
     "aggregation_resolver",
     "register_aggregation",
     "AGGREGATIONS",
