@@ -16,9 +16,23 @@ def _xe(g):
     return torch.randn(N, F_IN, generator=g), torch.randint(0, N, (2, E), generator=g)
 
 
+def _xe_type(g):
+    x, edge_index = _xe(g)
+    return x, edge_index, torch.randint(0, 3, (E,), generator=g)
+
+
+def _xe_type_attr(g):
+    x, edge_index, edge_type = _xe_type(g)
+    return x, edge_index, edge_type, torch.randn(E, 3, generator=g)
+
+
 EXAMPLES = {
     "AntiSymmetricConv": Example(lambda: _n("AntiSymmetricConv")(F_IN, num_iters=2), _xe),
     "DirGNNConv": Example(lambda: _n("DirGNNConv")(_n("GCNConv")(F_IN, 8)), _xe),
+    "RGATConv": Example(lambda: _n("RGATConv")(F_IN, 4, num_relations=3, heads=2,
+                                               edge_dim=3), _xe_type_attr),
 }
 
-NOTES = {}
+NOTES = {
+    "RGATConv": "per-edge relation weights (W_r x_j on edges): not fused",
+}

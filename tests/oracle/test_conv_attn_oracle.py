@@ -52,3 +52,29 @@ def test_dir_gnn_conv(graph, alpha, root_weight):
         # gfx's GraphConv prints its in_channels as a pair: str() is checked for the others
         compare(ours, theirs, graph["x"], graph["edge_index"],
                 check_str=not isinstance(ours_conv, gnn.GraphConv))
+
+
+RGAT_OPTIONS = [
+    {},
+    {"attention_mechanism": "within-relation", "mod": "scaled", "heads": 2},
+    {"attention_mode": "multiplicative-self-attention", "dim": 2, "heads": 2,
+     "num_bases": 2, "mod": "f-scaled"},
+    {"num_blocks": 2, "heads": 2, "concat": False, "mod": "additive"},
+    {"attention_mode": "multiplicative-self-attention", "mod": "f-additive",
+     "attention_mechanism": "within-relation"},
+]
+
+
+@FEW
+@given(hypothesis_graph(channels=4, edge_dim=2), st.sampled_from(RGAT_OPTIONS),
+       st.booleans())
+def test_rgat_conv(graph, options, edges):
+    torch.manual_seed(0)
+    kwargs = dict(options, edge_dim=2 if edges else None)
+    ours, theirs = gnn.RGATConv(4, 4, 3, **kwargs), pnn.RGATConv(4, 4, 3, **kwargs)
+    edge_type = torch.randint(0, 3, (graph["edge_index"].shape[1],))
+    extra = (graph["edge_attr"],) if edges else ()
+    compare(ours, theirs, graph["x"], graph["edge_index"], edge_type, *extra)
+    out = compare(ours, theirs, graph["x"], graph["edge_index"], edge_type, *extra,
+                  return_attention_weights=True)
+    assert isinstance(out, tuple) and len(out) == 2
