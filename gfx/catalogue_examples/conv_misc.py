@@ -35,6 +35,11 @@ def _hyper_attention_resize(edge_index, n, g):
             torch.randn(n, F_IN, generator=g))
 
 
+def _fa(g):
+    x, ei = _graph(g)
+    return x, torch.randn(N, F_IN, generator=g), ei
+
+
 EXAMPLES = {
     "SignedConv": Example(lambda: _n("SignedConv")(F_IN, 4, first_aggr=True), _signed,
                           _signed_resize),
@@ -43,6 +48,7 @@ EXAMPLES = {
         lambda: _n("HypergraphConv")(F_IN, 4, use_attention=True, heads=2),
         _hyper_attention, _hyper_attention_resize),
     "WLConvContinuous": Example(lambda: _n("WLConvContinuous")(), _graph),
+    "FAConv": Example(lambda: _n("FAConv")(F_IN), _fa),
 }
 
 NOTES = {}

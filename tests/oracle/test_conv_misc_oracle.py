@@ -84,3 +84,15 @@ def test_wl_conv_continuous(graph, weighted, seed):
     compare(gnn.WLConvContinuous(), pyg.WLConvContinuous(), x, ei, w)
     size = (graph["x"].shape[0], graph["x_dst"].shape[0])
     compare(gnn.WLConvContinuous(), pyg.WLConvContinuous(), (graph["x"], None), ei, w, size=size)
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4), st.booleans(), st.booleans(), st.integers(0, 999))
+def test_fa_conv(graph, normalize, loops, seed):
+    g = seeded(seed)
+    x, ei = graph["x"], graph["edge_index"]
+    x0 = torch.randn(x.shape, generator=g)
+    kwargs = dict(eps=0.3, normalize=normalize, add_self_loops=loops)
+    w = None if normalize else torch.rand(ei.shape[1], generator=g)
+    compare(gnn.FAConv(4, **kwargs), pyg.FAConv(4, **kwargs), x, x0, ei, w,
+            return_attention_weights=True)
