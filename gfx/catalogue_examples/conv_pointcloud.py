@@ -26,10 +26,35 @@ def _pseudo(dim):
                    inputs, resize)
 
 
+def _edge_features(dim):
+    def inputs(g):
+        return (torch.randn(N, F_IN, generator=g), torch.randint(0, N, (2, E), generator=g),
+                torch.randn(E, dim, generator=g))
+    return inputs
+
+
+def _edge_net():
+    return torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(),
+                               torch.nn.Linear(16, F_IN * 8))
+
+
+def _xe(g):
+    return torch.randn(N, F_IN, generator=g), torch.randint(0, N, (2, E), generator=g)
+
+
 EXAMPLES = {
     "SplineConv": _pseudo(2),
+    "GMMConv": Example(lambda: _n("GMMConv")(F_IN, 8, dim=3, kernel_size=4), _edge_features(3)),
+    "NNConv": Example(lambda: _n("NNConv")(F_IN, 8, _edge_net(), aggr="mean"),
+                      _edge_features(3)),
+    "CGConv": Example(lambda: _n("CGConv")(F_IN, dim=3), _edge_features(3)),
+    "FeaStConv": Example(lambda: _n("FeaStConv")(F_IN, 8, heads=2), _xe),
 }
 
 NOTES = {
     "SplineConv": "per-edge kernel from the B-spline basis (a matmul per edge): not fused",
+    "GMMConv": "per-edge Gaussian weights over K kernels: not fused",
+    "NNConv": "per-edge matrix from an MLP on edge features: not fused",
+    "CGConv": "gated MLP messages on [x_i, x_j, e]: not fused",
+    "FeaStConv": "per-edge softmax over heads and a per-edge linear map: not fused",
 }
