@@ -8,6 +8,8 @@ NOTE [dense groups while tracing]
     The padded width is the size of the largest group: a value read from the data.  The
     helper is declared with ``torch.fx.wrap``, so a traced aggregation holds one call to
     it and the width is computed when the graph runs; nothing after it branches on shapes.
+    ``torch.fx.wrap`` patches one module's globals, so every module that imports the
+    helper by name declares it again.
 """
 from __future__ import annotations
 

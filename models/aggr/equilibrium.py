@@ -112,8 +112,8 @@ class EquilibriumAggregation(Aggregation):
     An empty group is only pulled by the regulariser.  Works in the dtype of ``x`` (the
     reference always starts from float32 and fails for float64 input).
 
-    The gradient steps call :func:`torch.autograd.grad` inside ``forward``: the module
-    cannot be traced by ``torch.fx`` and is kept as an opaque leaf by the compiler.
+    The gradient steps call :func:`torch.autograd.grad` inside ``forward`` (with
+    gradients enabled, also under :func:`torch.no_grad`).
 
     Args:
         in_channels (int): the size of each element.

@@ -10,6 +10,45 @@ from torch import Tensor
 from ._dense import check_two_dimensional, to_dense_groups
 from .base import Aggregation, register_aggregation
 
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+
+
+def gru_cell(inp: Tensor, hidden: Tensor, weight_ih: Tensor, weight_hh: Tensor,
+             bias_ih: Tensor, bias_hh: Tensor) -> Tensor:
+    """One :class:`torch.nn.GRUCell` step from its parameters (gates in r, z, n order)."""
+    gi = torch.nn.functional.linear(inp, weight_ih, bias_ih).chunk(3, dim=-1)
+    gh = torch.nn.functional.linear(hidden, weight_hh, bias_hh).chunk(3, dim=-1)
+    reset = torch.sigmoid(gi[0] + gh[0])
+    update = torch.sigmoid(gi[1] + gh[1])
+    new = torch.tanh(gi[2] + reset * gh[2])
+    return (1 - update) * new + update * hidden
+
+
+def commutative_tree(dense: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor,
+                     bias_hh: Tensor) -> Tensor:
+    """Reduce padded groups ``[B, M, C]`` to ``[B, C]`` with the symmetrised GRU operator.
+
+    Declared with ``torch.fx.wrap``: the depth of the tree is read from ``M`` when it
+    runs, so a traced aggregation holds one call to it.
+    """
+    level = dense.transpose(0, 1)                                  # [M, B, C]
+    groups, channels = level.size(1), level.size(2)
+    for _ in range(math.ceil(math.log2(level.size(0)))):
+        remainder = None
+        if level.size(0) % 2 == 1:
+            level, remainder = level[:-1], level[-1:]
+        pairs = level.reshape(-1, 2, groups, channels)
+        swapped = pairs.flip(dims=[1])
+        out = gru_cell(pairs.reshape(-1, channels), swapped.reshape(-1, channels),
+                       weight_ih, weight_hh, bias_ih, bias_hh)
+        level = out.view(-1, 2, groups, channels).mean(dim=1)
+        if remainder is not None:
+            level = torch.cat([level, remainder], dim=0)
+    return level[0]
+
+
+torch.fx.wrap("commutative_tree")
+
 
 @register_aggregation("lcm")
 class LCMAggregation(Aggregation):
@@ -28,8 +67,8 @@ class LCMAggregation(Aggregation):
 
     (input first, hidden state second).  Each level pairs neighbours in order; with an
     odd count, the last one moves up a level unchanged.  Padding entries take part, as
-    in the reference.  The tree's depth is read from the data, so the module cannot be
-    traced by ``torch.fx`` and is kept as an opaque leaf by the compiler.
+    in the reference.  The tree's depth is read from the data; the tree runs in one
+    ``torch.fx``-wrapped function (:func:`commutative_tree`), so the module traces.
 
     Args:
         in_channels (int): the size of each element.
@@ -64,19 +103,9 @@ class LCMAggregation(Aggregation):
         if self.lin is not None:
             x = self.lin(x).relu()
         dense, _ = to_dense_groups(x, index, ptr, dim_size)
-        level = dense.transpose(0, 1)                              # [M, B, C]
-        groups, channels = level.size(1), level.size(2)
-        for _ in range(math.ceil(math.log2(level.size(0)))):
-            remainder = None
-            if level.size(0) % 2 == 1:
-                level, remainder = level[:-1], level[-1:]
-            pairs = level.reshape(-1, 2, groups, channels)
-            swapped = pairs.flip(dims=[1])
-            out = self.gru_cell(pairs.reshape(-1, channels), swapped.reshape(-1, channels))
-            level = out.view(-1, 2, groups, channels).mean(dim=1)
-            if remainder is not None:
-                level = torch.cat([level, remainder], dim=0)
-        return level[0]
+        cell = self.gru_cell
+        return commutative_tree(dense, cell.weight_ih, cell.weight_hh, cell.bias_ih,
+                                cell.bias_hh)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, project={self.project}"

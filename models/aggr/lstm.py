@@ -9,6 +9,8 @@ from torch import Tensor
 from ._dense import check_two_dimensional, to_dense_groups
 from .base import Aggregation, register_aggregation
 
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+
 
 class RecurrentAggregation(Aggregation):
     """Shared body of the LSTM and GRU aggregations: pad, run the network, last step.

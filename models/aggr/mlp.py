@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Optional
 
+import torch
 from torch import Tensor
 
 from ._dense import check_two_dimensional, to_dense_groups
 from .base import Aggregation, has_data, register_aggregation
+
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
 
 
 @register_aggregation("mlp")

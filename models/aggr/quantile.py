@@ -9,7 +9,55 @@ from torch import Tensor
 from ._dense import to_dense_groups
 from .base import Aggregation, register_aggregation
 
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+
 INTERPOLATIONS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+def group_quantiles(x: Tensor, index: Optional[Tensor], ptr: Optional[Tensor],
+                    dim_size: Optional[int], dim: int, q: Tensor, interpolation: str,
+                    fill_value: float) -> Tensor:
+    """The quantiles ``q`` (``[k, 1]``) of each group of ``x`` along ``dim``, concatenated
+    along the last axis; see :class:`QuantileAggregation`.
+
+    Declared with ``torch.fx.wrap``: the padded width and the rank of ``x`` are read when
+    it runs, so a traced aggregation holds one call to it.
+    """
+    moved = x.movedim(dim, 0)
+    dense, mask = to_dense_groups(moved, index, ptr, dim_size, fill_value=float("inf"))
+    values = dense.sort(dim=1).values                      # [B, M, *rest], padding last
+    count = mask.sum(dim=1).to(x.dtype)                    # [B]
+    last = (count - 1).clamp(min=0)
+    rest = tuple(values.shape[2:])
+    column = (-1,) + (1,) * len(rest)
+
+    def take(position: Tensor) -> Tensor:
+        idx = position.long().view((-1, 1) + (1,) * len(rest)).expand((-1, 1) + rest)
+        return values.gather(1, idx).squeeze(1)
+
+    outs = []
+    for k in range(q.size(0)):
+        position = q[k, 0].to(x.dtype) * last
+        lower, upper = position.floor(), position.ceil()
+        if interpolation == "lower":
+            out = take(lower)
+        elif interpolation == "higher":
+            out = take(upper)
+        elif interpolation == "nearest":
+            out = take(position.round())
+        else:
+            low, high = take(lower), take(upper)
+            if interpolation == "midpoint":
+                out = 0.5 * (low + high)
+            else:
+                out = low + (high - low) * (position - lower).view(column)
+        empty = (count == 0).view(column)
+        outs.append(torch.where(empty, torch.full_like(out, fill_value), out))
+    out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+    return out.movedim(0, dim)
+
+
+torch.fx.wrap("group_quantiles")
 
 
 @register_aggregation("quantile")
@@ -57,42 +105,8 @@ class QuantileAggregation(Aggregation):
 
     def forward(self, x: Tensor, index: Optional[Tensor] = None, ptr: Optional[Tensor] = None,
                 dim_size: Optional[int] = None, dim: int = -2) -> Tensor:
-        moved = x.movedim(dim, 0)
-        dense, mask = to_dense_groups(moved, index, ptr, dim_size, fill_value=float("inf"))
-        values = dense.sort(dim=1).values                      # [B, M, *rest], padding last
-        count = mask.sum(dim=1).to(x.dtype)                    # [B]
-        last = (count - 1).clamp(min=0)
-        outs = []
-        for k in range(self.q.size(0)):
-            outs.append(self._quantile(values, self.q[k, 0].to(x.dtype) * last, count))
-        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        return out.movedim(0, dim)
-
-    def _quantile(self, values: Tensor, position: Tensor, count: Tensor) -> Tensor:
-        """One quantile per group from the sorted rows ``values`` at fractional ``position``."""
-        lower = position.floor()
-        upper = position.ceil()
-        shape = (-1, 1) + (1,) * (values.dim() - 2)
-
-        def take(pos: Tensor) -> Tensor:
-            idx = pos.long().view(shape).expand((-1, 1) + tuple(values.shape[2:]))
-            return values.gather(1, idx).squeeze(1)
-
-        if self.interpolation == "lower":
-            out = take(lower)
-        elif self.interpolation == "higher":
-            out = take(upper)
-        elif self.interpolation == "nearest":
-            out = take(position.round())
-        else:
-            low, high = take(lower), take(upper)
-            if self.interpolation == "midpoint":
-                out = 0.5 * (low + high)
-            else:
-                frac = (position - lower).view((-1,) + (1,) * (values.dim() - 2))
-                out = low + (high - low) * frac
-        empty = (count == 0).view((-1,) + (1,) * (values.dim() - 2))
-        return torch.where(empty, torch.full_like(out, self.fill_value), out)
+        return group_quantiles(x, index, ptr, dim_size, dim, self.q, self.interpolation,
+                               self.fill_value)
 
     def extra_repr(self) -> str:
         return f"q={self._q}"

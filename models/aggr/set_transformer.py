@@ -10,6 +10,8 @@ from ._dense import check_two_dimensional, to_dense_groups
 from .base import Aggregation, register_aggregation
 from .utils import PoolingByMultiheadAttention, SetAttentionBlock
 
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+
 
 @register_aggregation("set_transformer")
 class SetTransformerAggregation(Aggregation):

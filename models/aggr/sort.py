@@ -9,6 +9,8 @@ from torch import Tensor
 from ._dense import check_two_dimensional, to_dense_groups
 from .base import Aggregation, register_aggregation
 
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+
 
 @register_aggregation("sort")
 class SortAggregation(Aggregation):
