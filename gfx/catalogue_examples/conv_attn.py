@@ -26,13 +26,26 @@ def _xe_type_attr(g):
     return x, edge_index, edge_type, torch.randn(E, 3, generator=g)
 
 
+def _heat_inputs(edge_index, num_nodes, g):
+    num_edges = edge_index.shape[1]
+    return (torch.randn(num_nodes, F_IN, generator=g), edge_index,
+            torch.randint(0, 2, (num_nodes,), generator=g),
+            torch.randint(0, 3, (num_edges,), generator=g),
+            torch.randn(num_edges, 3, generator=g))
+
+
 EXAMPLES = {
     "AntiSymmetricConv": Example(lambda: _n("AntiSymmetricConv")(F_IN, num_iters=2), _xe),
     "DirGNNConv": Example(lambda: _n("DirGNNConv")(_n("GCNConv")(F_IN, 8)), _xe),
     "RGATConv": Example(lambda: _n("RGATConv")(F_IN, 4, num_relations=3, heads=2,
                                                edge_dim=3), _xe_type_attr),
+    "HEATConv": Example(lambda: _n("HEATConv")(F_IN, 4, 2, 3, 2, 3, 4, heads=2),
+                        lambda g: _heat_inputs(torch.randint(0, N, (2, E), generator=g), N,
+                                               g),
+                        _heat_inputs),
 }
 
 NOTES = {
+    "HEATConv": "softmax and messages fuse (fused_attention); one scatter before them stays",
     "RGATConv": "per-edge relation weights (W_r x_j on edges): not fused",
 }

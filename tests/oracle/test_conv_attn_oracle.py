@@ -78,3 +78,17 @@ def test_rgat_conv(graph, options, edges):
     out = compare(ours, theirs, graph["x"], graph["edge_index"], edge_type, *extra,
                   return_attention_weights=True)
     assert isinstance(out, tuple) and len(out) == 2
+
+
+@FEW
+@given(hypothesis_graph(channels=4, edge_dim=3), st.integers(1, 3), st.booleans(),
+       st.booleans())
+def test_heat_conv(graph, heads, concat, root_weight):
+    torch.manual_seed(0)
+    args = (4, 5, 2, 3, 2, 3, 4)
+    kwargs = dict(heads=heads, concat=concat, root_weight=root_weight)
+    ours, theirs = gnn.HEATConv(*args, **kwargs), pnn.HEATConv(*args, **kwargs)
+    node_type = torch.randint(0, 2, (graph["x"].shape[0],))
+    edge_type = torch.randint(0, 3, (graph["edge_index"].shape[1],))
+    compare(ours, theirs, graph["x"], graph["edge_index"], node_type, edge_type,
+            graph["edge_attr"])
