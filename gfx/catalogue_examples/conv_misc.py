@@ -49,6 +49,12 @@ EXAMPLES = {
         _hyper_attention, _hyper_attention_resize),
     "WLConvContinuous": Example(lambda: _n("WLConvContinuous")(), _graph),
     "FAConv": Example(lambda: _n("FAConv")(F_IN), _fa),
+    "EGConv": Example(lambda: _n("EGConv")(F_IN, 8, num_heads=2, num_bases=2), _graph),
+    "EGConv(multi)": Example(lambda: _n("EGConv")(F_IN, 8, ["sum", "max", "std"], num_heads=2,
+                                                   num_bases=2), _graph),
 }
 
-NOTES = {}
+NOTES = {
+    "WLConvContinuous": "the weighted in-degree is a plain scatter; the mean fuses",
+    "EGConv(multi)": "several aggregators in one overridden aggregate: not fused",
+}

@@ -96,3 +96,17 @@ def test_fa_conv(graph, normalize, loops, seed):
     w = None if normalize else torch.rand(ei.shape[1], generator=g)
     compare(gnn.FAConv(4, **kwargs), pyg.FAConv(4, **kwargs), x, x0, ei, w,
             return_attention_weights=True)
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4),
+       st.lists(st.sampled_from(["sum", "mean", "symnorm", "max", "min", "std", "var"]),
+                min_size=1, max_size=3, unique=True), st.booleans())
+def test_eg_conv(graph, aggregators, loops):
+    x, ei = graph["x"], graph["edge_index"]
+    n = x.shape[0]
+    if loops and "symnorm" not in aggregators:
+        # The reference then counts nodes from edge_index; make the last node appear.
+        ei = torch.cat([ei, torch.tensor([[n - 1], [n - 1]])], dim=1)
+    kwargs = dict(aggregators=aggregators, num_heads=2, num_bases=3, add_self_loops=loops)
+    compare(gnn.EGConv(4, 6, **kwargs), pyg.EGConv(4, 6, **kwargs), x, ei)
