@@ -48,7 +48,9 @@ class Batch:
             exclude_keys (list of str, optional): attributes to leave out.
                 (default: :obj:`None`)
         """
-        data_list = list(data_list)
+        from .interop import from_foreign, is_graph_like
+        data_list = [from_foreign(d, f"data_list[{i}]") if is_graph_like(d)
+                     and not isinstance(d, Batch) else d for i, d in enumerate(data_list)]
         if not data_list:
             raise ValueError("Batch.from_data_list: 'data_list' is empty")
         first = data_list[0]
@@ -57,8 +59,7 @@ class Batch:
                 raise TypeError(f"Batch.from_data_list: data_list[{i}] is already a batch; "
                                 "call to_data_list() on it first")
             if not isinstance(data, (Data, HeteroData)):
-                raise TypeError(f"Batch.from_data_list: data_list[{i}] is a "
-                                f"{type(data).__name__}, expected Data or HeteroData")
+                from_foreign(data, f"Batch.from_data_list: data_list[{i}]")  # raises
             if type(data) is not type(first):
                 raise TypeError(f"Batch.from_data_list: data_list[{i}] is a "
                                 f"{type(data).__name__} but data_list[0] is a "

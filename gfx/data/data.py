@@ -111,6 +111,52 @@ class Data:
         """The names of the attributes that hold a value, in insertion order."""
         return self._store.keys()
 
+    def __call__(self, *keys: str) -> Iterator[Tuple[str, Any]]:
+        """Iterate over ``(key, value)`` of the given attributes that exist (all if none).
+
+        ``for key, mask in data("train_mask", "val_mask"): ...``
+        """
+        for key in keys or list(self._store.keys()):
+            if key in self._store:
+                yield key, self._store[key]
+
+    @classmethod
+    def from_dict(cls, mapping: Dict[str, Any]) -> "Data":
+        """A graph holding the attributes of ``mapping``."""
+        return cls(**mapping)
+
+    def update(self, data: Union["Data", Dict[str, Any]]) -> "Data":
+        """Copy every attribute of ``data`` (a graph or a dict) into this one; returns self."""
+        items = data.items() if isinstance(data, dict) else data.to_dict().items()
+        for key, value in items:
+            self[key] = value
+        return self
+
+    def to_namedtuple(self):
+        """The attributes as a ``DataTuple`` namedtuple, fields in insertion order."""
+        from collections import namedtuple
+        keys = list(self._store.keys())
+        return namedtuple("DataTuple", keys)(*(self._store[k] for k in keys))
+
+    def size(self, dim: Optional[int] = None):
+        """``(num_nodes, num_nodes)``: the adjacency's shape, or one entry of it."""
+        size = (self.num_nodes, self.num_nodes)
+        return size if dim is None else size[dim]
+
+    def is_node_attr(self, key: str) -> bool:
+        """Whether ``key`` holds one entry per node (see :meth:`Storage.is_node_attr`)."""
+        return self._store.is_node_attr(key)
+
+    def is_edge_attr(self, key: str) -> bool:
+        """Whether ``key`` holds one entry per edge (see :meth:`Storage.is_edge_attr`)."""
+        return self._store.is_edge_attr(key)
+
+    def node_attrs(self) -> List[str]:
+        return self._store.node_attrs()
+
+    def edge_attrs(self) -> List[str]:
+        return self._store.edge_attrs()
+
     def to_dict(self) -> Dict[str, Any]:
         """A shallow ``dict`` of all attributes."""
         return self._store.to_dict()
@@ -220,6 +266,10 @@ class Data:
     def detach(self, *keys: str) -> "Data":
         return self.apply(lambda t: t.detach(), *keys)
 
+    def pin_memory(self, *keys: str) -> "Data":
+        """Page-lock the tensor attributes (of ``keys`` if given), in place (needs CUDA)."""
+        return self.apply(lambda t: t.pin_memory(), *keys)
+
     def clone(self) -> "Data":
         """A deep copy: every tensor is cloned, nothing is shared with ``self``."""
         return copy.deepcopy(self)
@@ -270,6 +320,76 @@ class Data:
 
     def is_directed(self) -> bool:
         return not self.is_undirected()
+
+    def to_heterogeneous(self, node_type: Optional[Tensor] = None,
+                         edge_type: Optional[Tensor] = None,
+                         node_type_names: Optional[List[str]] = None,
+                         edge_type_names: Optional[List[Tuple[str, str, str]]] = None):
+        """Split into a :class:`~gfx.data.HeteroData` by node and edge type; see
+        :func:`gfx.data.hetero_convert.to_heterogeneous`."""
+        from .hetero_convert import to_heterogeneous
+        return to_heterogeneous(self, node_type, edge_type, node_type_names, edge_type_names)
+
+    def is_coalesced(self) -> bool:
+        """Whether ``edge_index`` is sorted by (source, target) without duplicates."""
+        from gfx.utils import coalesce
+        edge_index = self._require_edge_index("is_coalesced")
+        return torch.equal(coalesce(edge_index, num_nodes=self.num_nodes), edge_index)
+
+    def coalesce(self) -> "Data":
+        """Sort the edges and merge duplicates, summing their edge attributes; in place."""
+        from gfx.utils import coalesce
+        edge_index = self._require_edge_index("coalesce")
+        keys = [k for k in self.edge_attrs() if k != "edge_index"]
+        out, values = coalesce(edge_index, [self[k] for k in keys], self.num_nodes)
+        self.edge_index = out
+        for key, value in zip(keys, values):
+            self[key] = value
+        return self
+
+    def subgraph(self, subset: Tensor) -> "Data":
+        """The subgraph induced by ``subset`` (node ids, in the order given, or a bool mask).
+
+        Node attributes keep the rows of ``subset``, edge attributes the rows of the edges
+        between kept nodes, and ``edge_index`` is renumbered; other attributes are shared.
+        """
+        from gfx.utils import subgraph
+        edge_index = self._require_edge_index("subgraph")
+        subset = torch.as_tensor(subset, device=edge_index.device)
+        num_nodes = self.num_nodes
+        node_keys, edge_keys = self.node_attrs(), self.edge_attrs()
+        new_index, _, edge_mask = subgraph(subset, edge_index, relabel_nodes=True,
+                                           num_nodes=num_nodes, return_edge_mask=True)
+        rows = subset.nonzero().view(-1) if subset.dtype == torch.bool else subset.long()
+        edges = edge_mask.nonzero().view(-1)
+        return self._select(node_keys, rows, edge_keys, edges, new_index)
+
+    def edge_subgraph(self, subset: Tensor) -> "Data":
+        """The graph with only the edges in ``subset`` (edge ids or a bool mask); all nodes
+        are kept."""
+        edge_index = self._require_edge_index("edge_subgraph")
+        subset = torch.as_tensor(subset, device=edge_index.device)
+        if subset.dtype == torch.bool:
+            if subset.numel() != edge_index.size(1):
+                raise ValueError(f"Data.edge_subgraph: the bool 'subset' has {subset.numel()} "
+                                 f"entries for {edge_index.size(1)} edges")
+            subset = subset.nonzero().view(-1)
+        edges = subset.long().view(-1)
+        return self._select([], None, self.edge_attrs(), edges, edge_index[:, edges])
+
+    def _select(self, node_keys: List[str], rows: Optional[Tensor], edge_keys: List[str],
+                edges: Tensor, edge_index: Tensor) -> "Data":
+        out = copy.copy(self)
+        for key in node_keys:
+            value = self[key]
+            out[key] = value.index_select(self._store._cat_dim(key, value), rows)
+        for key in edge_keys:
+            value = self[key]
+            out[key] = value.index_select(self._store._cat_dim(key, value), edges)
+        out.edge_index = edge_index
+        if rows is not None and "num_nodes" in self._store:
+            out.num_nodes = rows.numel()
+        return out
 
     def validate(self, raise_on_error: bool = True) -> bool:
         """Check that the graph is well formed.

@@ -259,6 +259,47 @@ class HeteroData:
             return _require_count(store.node_type, store.num_nodes)
         return 0
 
+    # -- conversions ----------------------------------------------------------------------
+    def __call__(self, *keys: str):
+        """Iterate over ``(key, value)`` of the given attribute names (all if none), in
+        every store that has them."""
+        for store in self.stores:
+            for key in keys or store.keys():
+                if key in store:
+                    yield key, store[key]
+
+    def to_dict(self) -> Dict[Any, Any]:
+        """``{global key: value, node type: {...}, edge type: {...}}``, shallow."""
+        from .hetero_convert import hetero_to_dict
+        return hetero_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, mapping: Dict[Any, Any]) -> "HeteroData":
+        """The graph described by a mapping shaped like :meth:`to_dict`'s result."""
+        return cls(mapping)
+
+    def update(self, data: "HeteroData") -> "HeteroData":
+        """Copy every attribute of every store of ``data`` into this graph; returns self."""
+        for key, value in data._global_store.items():
+            self[key] = value
+        for type_key, store in (*data.node_items(), *data.edge_items()):
+            for key, value in store.items():
+                self[type_key][key] = value
+        return self
+
+    def to_homogeneous(self, node_attrs: Optional[List[str]] = None,
+                       edge_attrs: Optional[List[str]] = None, add_node_type: bool = True,
+                       add_edge_type: bool = True, dummy_values: bool = True):
+        """One :class:`~gfx.data.Data` with all types laid out one after another; see
+        :func:`gfx.data.hetero_convert.to_homogeneous` for the arguments."""
+        from .hetero_convert import to_homogeneous
+        return to_homogeneous(self, node_attrs, edge_attrs, add_node_type, add_edge_type,
+                              dummy_values)
+
+    def pin_memory(self, *keys: str) -> "HeteroData":
+        """Page-lock every tensor attribute (of ``keys`` if given), in place (needs CUDA)."""
+        return self.apply(lambda t: t.pin_memory(), *keys)
+
     # -- tensor maps and copies ----------------------------------------------------------
     def apply(self, func: Callable[[Tensor], Tensor], *keys: str) -> "HeteroData":
         """Replace every tensor attribute (of ``keys`` if given) by ``func(t)``, in place."""

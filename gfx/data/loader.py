@@ -10,6 +10,7 @@ from torch.utils.data.dataloader import default_collate
 from .batch import Batch
 from .data import Data
 from .hetero_data import HeteroData
+from .interop import is_graph_like
 
 
 class Collater:
@@ -33,7 +34,9 @@ class Collater:
 
     def __call__(self, samples: List[Any]) -> Any:
         elem = samples[0]
-        if isinstance(elem, (Data, HeteroData)):
+        if is_graph_like(elem):
+            if is_foreign_batch(elem):
+                samples = [graph for batch in samples for graph in batch.to_data_list()]
             return Batch.from_data_list(samples, self.follow_batch, self.exclude_keys)
         if isinstance(elem, Mapping):
             return {key: self([sample[key] for sample in samples]) for key in elem}
@@ -46,7 +49,13 @@ class Collater:
 
 
 def _holds_graphs(value: Sequence) -> bool:
-    return any(isinstance(item, (Data, HeteroData)) for item in value)
+    return any(is_graph_like(item) for item in value)
+
+
+def is_foreign_batch(value: Any) -> bool:
+    """A batch of another library: a foreign graph that can split itself back up."""
+    return (not isinstance(value, Batch) and is_graph_like(value)
+            and callable(getattr(value, "to_data_list", None)))
 
 
 class DataLoader(torch.utils.data.DataLoader):

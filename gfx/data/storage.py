@@ -134,11 +134,19 @@ class Storage:
         """The names of the attributes that hold a value."""
         return list(self._mapping.keys())
 
-    def values(self) -> List[Any]:
-        return list(self._mapping.values())
+    def values(self, *keys: str) -> List[Any]:
+        """The values (of ``keys`` if given, those present)."""
+        return [value for _, value in self.items(*keys)]
 
-    def items(self) -> List[Tuple[str, Any]]:
-        return list(self._mapping.items())
+    def items(self, *keys: str) -> List[Tuple[str, Any]]:
+        """``(key, value)`` pairs (of ``keys`` if given, those present)."""
+        if not keys:
+            return list(self._mapping.items())
+        return [(key, self._mapping[key]) for key in keys if key in self._mapping]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when absent."""
+        return self._mapping.get(key, default)
 
     def to_dict(self) -> Dict[str, Any]:
         """A shallow ``dict`` copy of the attributes."""
@@ -172,6 +180,77 @@ class Storage:
             if "adj" in key and isinstance(value, Tensor) and value.dim() >= 2:
                 return value.size(0)
         return None
+
+    # -- what an attribute describes -----------------------------------------------------
+    @property
+    def num_nodes(self) -> Optional[int]:
+        """Node count of the graph this store belongs to (``None`` when unknown)."""
+        parent = self._parent
+        if parent is not None and not isinstance(self, (NodeStorage, EdgeStorage)):
+            return parent.num_nodes
+        return self._infer_num_nodes()
+
+    @num_nodes.setter
+    def num_nodes(self, value: Optional[int]) -> None:
+        self["num_nodes"] = None if value is None else int(value)
+
+    @property
+    def num_edges(self) -> int:
+        """Columns of ``edge_index``, else rows of ``edge_attr``, else 0."""
+        return edge_count(self._mapping)
+
+    def _cat_dim(self, key: str, value: Tensor) -> Optional[int]:
+        parent = self._parent
+        dim = parent.__cat_dim__(key, value, self) if parent is not None else 0
+        if not isinstance(dim, int):
+            return None
+        return dim + value.dim() if dim < 0 else dim
+
+    def is_node_attr(self, key: str) -> bool:
+        """Whether ``key`` holds one entry per node along its concatenation dimension.
+
+        Names containing ``"edge"`` never do; when a tensor is as long as both the node
+        and the edge count, it counts as a node attribute.
+        """
+        value = self._mapping.get(key)
+        if not isinstance(value, Tensor) or value.dim() == 0 or "edge" in key \
+                or "index" in key or key == "face":
+            return False
+        dim = self._cat_dim(key, value)
+        return dim is not None and dim < value.dim() and value.size(dim) == self.num_nodes
+
+    def is_edge_attr(self, key: str) -> bool:
+        """Whether ``key`` holds one entry per edge along its concatenation dimension.
+
+        ``edge_index`` and names containing ``"edge"`` qualify by length alone; other
+        names only when their length differs from the node count.
+        """
+        value = self._mapping.get(key)
+        if not isinstance(value, Tensor) or value.dim() == 0 or "node" in key:
+            return False
+        if "edge_index" not in self._mapping and "edge_attr" not in self._mapping:
+            return False
+        dim = self._cat_dim(key, value)
+        if dim is None or dim >= value.dim() or value.size(dim) != self.num_edges:
+            return False
+        return "edge" in key or value.size(dim) != self.num_nodes
+
+    def node_attrs(self) -> List[str]:
+        """Names of the node-level attributes (see :meth:`is_node_attr`)."""
+        return [key for key in self._mapping if self.is_node_attr(key)]
+
+    def edge_attrs(self) -> List[str]:
+        """Names of the edge-level attributes (see :meth:`is_edge_attr`)."""
+        return [key for key in self._mapping if self.is_edge_attr(key)]
+
+    def is_bipartite(self) -> bool:
+        """Whether sources and targets are different node sets (never, for one graph)."""
+        return False
+
+    def size(self, dim: Optional[int] = None):
+        """``(num_nodes, num_nodes)``, or one entry of it."""
+        size = (self.num_nodes, self.num_nodes)
+        return size if dim is None else size[dim]
 
     def _describe(self) -> str:
         if self._key is None:
@@ -237,6 +316,10 @@ class EdgeStorage(Storage):
     @property
     def num_edge_features(self) -> int:
         return feature_width(self._mapping.get("edge_attr"))
+
+    def is_bipartite(self) -> bool:
+        """Whether source and destination node types differ."""
+        return self._key[0] != self._key[-1]
 
     def size(self, dim: Optional[int] = None):
         """``(num source nodes, num destination nodes)``, or one of them for ``dim`` 0/1."""

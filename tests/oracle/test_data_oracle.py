@@ -1,0 +1,109 @@
+"""gfx.data against torch_geometric.data, called as a black box: the same graphs through
+both containers, reference graphs through gfx's loader, gfx graphs through reference
+transforms."""
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+pyg_data = pytest.importorskip("torch_geometric.data")
+pyg_loader = pytest.importorskip("torch_geometric.loader")
+T = pytest.importorskip("torch_geometric.transforms")
+
+from gfx.data import Batch, Data, DataLoader, HeteroData  # noqa: E402
+from tests.graphs import edge_lists  # noqa: E402
+
+
+def _pair(edge_index, n):
+    g = torch.Generator().manual_seed(n + edge_index.size(1))
+    attrs = dict(x=torch.rand(n, 3, generator=g), edge_index=edge_index,
+                 edge_attr=torch.randint(0, 5, (edge_index.size(1), 2), generator=g).float(),
+                 y=torch.arange(n))
+    return Data(**attrs), pyg_data.Data(**attrs)
+
+
+def _same_graph(ours, theirs):
+    keys = sorted(theirs.keys()) if callable(theirs.keys) else sorted(theirs.keys)
+    assert sorted(ours.keys()) == keys, (ours, theirs)
+    for key in keys:
+        a, b = ours[key], theirs[key]
+        if isinstance(b, torch.Tensor):
+            if b.layout != torch.strided:
+                a, b = a.to_dense(), b.to_dense()
+            assert a.dtype == b.dtype and a.shape == b.shape, key
+            assert torch.allclose(a.double(), b.double(), atol=1e-6, equal_nan=True), key
+        else:
+            assert a == b, key
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.data())
+def test_graph_methods(graph, draw):
+    ei, n, _ = graph
+    ours, theirs = _pair(ei, n)
+    for name in ("is_undirected", "has_isolated_nodes", "has_self_loops", "is_coalesced"):
+        assert getattr(ours, name)() == getattr(theirs, name)(), name
+    assert ours.size() == theirs.size()
+    subset = torch.tensor(draw.draw(st.lists(st.integers(0, n - 1), unique=True)),
+                          dtype=torch.long)
+    _same_graph(ours.subgraph(subset), theirs.subgraph(subset))
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[subset] = True
+    _same_graph(ours.subgraph(mask), theirs.subgraph(mask))
+    edges = torch.tensor(draw.draw(st.lists(st.integers(0, max(ei.size(1) - 1, 0)),
+                                            unique=True)) if ei.size(1) else [],
+                         dtype=torch.long)
+    _same_graph(ours.edge_subgraph(edges), theirs.edge_subgraph(edges))
+    _same_graph(ours.clone().coalesce(), theirs.clone().coalesce())
+    assert [k for k, _ in ours("y", "x")] == [k for k, _ in theirs("y", "x")]
+
+
+def test_to_homogeneous():
+    attrs = {"a": torch.randn(3, 2), "b": torch.randn(2, 2)}
+    ours, theirs = HeteroData(), pyg_data.HeteroData()
+    for h in (ours, theirs):
+        for t, x in attrs.items():
+            h[t].x = x
+        h["a", "r", "b"].edge_index = torch.tensor([[0, 2], [1, 0]])
+        h["b", "s", "a"].edge_index = torch.tensor([[1], [2]])
+    assert ours.metadata() == theirs.metadata()
+    _same_graph(ours.to_homogeneous(), theirs.to_homogeneous())
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(edge_lists(max_nodes=5, max_edges=6), min_size=1, max_size=4),
+       st.integers(1, 3))
+def test_loader_collates_reference_graphs(graphs, batch_size):
+    theirs = [_pair(ei, n)[1] for ei, n, _ in graphs]
+    for ours_batch, ref_batch in zip(DataLoader(theirs, batch_size=batch_size),
+                                     pyg_loader.DataLoader(theirs, batch_size=batch_size)):
+        _same_graph(ours_batch, ref_batch)
+        assert ours_batch.num_graphs == ref_batch.num_graphs
+    ours_list = [_pair(ei, n)[0] for ei, n, _ in graphs]
+    _same_graph(Batch.from_data_list(ours_list), pyg_data.Batch.from_data_list(theirs))
+
+
+TRANSFORMS = [
+    lambda: T.NormalizeFeatures(), lambda: T.ToUndirected(), lambda: T.AddSelfLoops(),
+    lambda: T.RemoveSelfLoops(), lambda: T.GCNNorm(), lambda: T.Constant(),
+    lambda: T.OneHotDegree(8), lambda: T.AddRandomWalkPE(3),
+    lambda: T.Compose([T.ToUndirected(), T.NormalizeFeatures()]),
+]
+
+
+@pytest.mark.parametrize("make", TRANSFORMS)
+@settings(max_examples=5, deadline=None)
+@given(graph=edge_lists(max_nodes=6))
+def test_reference_transforms_take_gfx_graphs(make, graph):
+    ei, n, _ = graph
+    ours, theirs = _pair(ei, n)
+    out = make()(ours)
+    assert isinstance(out, Data)
+    _same_graph(out, make()(theirs))
+
+
+def test_reference_random_node_split_takes_gfx_graph():
+    ours, theirs = _pair(torch.tensor([[0, 1], [1, 2]]), 10)
+    torch.manual_seed(0)
+    a = T.RandomNodeSplit(num_val=2, num_test=3)(ours)
+    torch.manual_seed(0)
+    _same_graph(a, T.RandomNodeSplit(num_val=2, num_test=3)(theirs))
