@@ -92,3 +92,16 @@ def test_heat_conv(graph, heads, concat, root_weight):
     edge_type = torch.randint(0, 3, (graph["edge_index"].shape[1],))
     compare(ours, theirs, graph["x"], graph["edge_index"], node_type, edge_type,
             graph["edge_attr"])
+
+
+@FEW
+@given(st.integers(1, 3), st.integers(1, 6), st.booleans(),
+       st.sampled_from([{"head_channels": 4}, {"head_channels": None, "qkv_bias": True},
+                        {"kernel": torch.nn.ELU(), "attn_out_bias": False}]))
+def test_performer_attention(batch, length, masked, options):
+    torch.manual_seed(0)
+    ours, theirs = gnn.PerformerAttention(8, 2, **options), pnn.PerformerAttention(8, 2,
+                                                                                   **options)
+    x = torch.randn(batch, length, 8)
+    mask = torch.rand(batch, length) > 0.3 if masked else None
+    compare(ours, theirs, x, mask)
