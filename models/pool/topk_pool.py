@@ -79,6 +79,8 @@ def topk(score: Tensor, ratio: Optional[Union[int, float]], batch: Tensor,
     ``min_score``, a node stays when its score exceeds
     :math:`\\min(\\tilde{\\alpha}, \\max_{b} \\mathrm{score} - \\mathrm{tol})`, so the
     best node of every graph always stays; those ids come in ascending node order.
+    A float ``ratio`` of ``1.0`` keeps every node (the reference library reads any
+    ``ratio >= 1`` as a node count, so its ``1.0`` keeps one node per graph).
 
     Args:
         score (Tensor): ``[N]`` node scores.

@@ -145,3 +145,65 @@ def test_graclus():
     edge_index = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
     a, b = gfx.nn.graclus(edge_index), ref.graclus(edge_index)
     assert torch.bincount(a).max() <= 2 and torch.bincount(b).max() <= 2
+
+
+def _sorted_edges(out, ei_pos, ew_pos):
+    """A copy of ``out`` with the edges (and their weights) sorted by (row, column)."""
+    out = list(out)
+    ei = out[ei_pos]
+    if ei.numel():
+        order = (ei[0] * (int(ei.max()) + 1) + ei[1]).argsort()
+        out[ei_pos] = ei[:, order]
+        if ew_pos is not None and out[ew_pos] is not None:
+            out[ew_pos] = out[ew_pos][order]
+    return tuple(out)
+
+
+class SortedEdges(torch.nn.Module):
+    """Runs a pooling layer and sorts its output edges, so that two libraries whose
+    sparse products list a row's entries in different orders can be compared."""
+
+    def __init__(self, m, ei_pos=1, ew_pos=2):
+        super().__init__()
+        self.m, self.ei_pos, self.ew_pos = m, ei_pos, ew_pos
+
+    def forward(self, *args, **kwargs):
+        return _sorted_edges(self.m(*args, **kwargs), self.ei_pos, self.ew_pos)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(add_self_loops=True), dict(ratio=2),
+                                dict(GNN="GraphConv")])
+@pytest.mark.parametrize("weighted", [False, True])
+@settings(max_examples=6, deadline=None)
+@given(g=batched())
+def test_asa_pooling(kw, weighted, g):
+    kw_ref = dict(kw)
+    if "GNN" in kw:
+        kw, kw_ref = dict(kw, GNN=getattr(gfx.nn, kw["GNN"])), \
+            dict(kw, GNN=getattr(ref, kw["GNN"]))
+    ours, theirs = gfx.nn.ASAPooling(4, **kw), ref.ASAPooling(4, **kw_ref)
+    assert str(ours) == str(theirs)
+    weight = torch.rand(g["edge_index"].shape[1]) + 0.1 if weighted else None
+    # The reference's backward through its sparse product fails for a weight that
+    # requires grad (aten::index_add_ on SparseCPU): compare gradients unweighted only.
+    compare(SortedEdges(ours), SortedEdges(theirs), g["x"], g["edge_index"], weight,
+            g["batch"], check_str=False, check_grads=not weighted)
+
+
+@pytest.mark.parametrize("method", [None, "compute_edge_score_tanh",
+                                    "compute_edge_score_sigmoid"])
+@settings(max_examples=8, deadline=None)
+@given(g=batched())
+def test_edge_pooling(method, g):
+    kw_a = {} if method is None else dict(edge_score_method=getattr(gfx.nn.EdgePooling,
+                                                                      method))
+    kw_b = {} if method is None else dict(edge_score_method=getattr(ref.EdgePooling,
+                                                                      method))
+    ours = gfx.nn.EdgePooling(4, add_to_edge_score=0.3, **kw_a)
+    theirs = ref.EdgePooling(4, add_to_edge_score=0.3, **kw_b)
+    out = compare(ours, theirs, g["x"], g["edge_index"], g["batch"])
+    back = ours.unpool(out[0], out[3])
+    theirs.load_state_dict(ours.state_dict())
+    expect = theirs.unpool(out[0].detach(), theirs(g["x"], g["edge_index"], g["batch"])[3])
+    torch.testing.assert_close(back[0], expect[0])
+    assert back[1].tolist() == expect[1].tolist() and back[2].tolist() == expect[2].tolist()
