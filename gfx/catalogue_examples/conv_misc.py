@@ -40,6 +40,11 @@ def _fa(g):
     return x, torch.randn(N, F_IN, generator=g), ei
 
 
+def _pdn(g):
+    x, ei = _graph(g)
+    return x, ei, torch.randn(E, 3, generator=g)
+
+
 EXAMPLES = {
     "SignedConv": Example(lambda: _n("SignedConv")(F_IN, 4, first_aggr=True), _signed,
                           _signed_resize),
@@ -52,6 +57,7 @@ EXAMPLES = {
     "EGConv": Example(lambda: _n("EGConv")(F_IN, 8, num_heads=2, num_bases=2), _graph),
     "EGConv(multi)": Example(lambda: _n("EGConv")(F_IN, 8, ["sum", "max", "std"], num_heads=2,
                                                    num_bases=2), _graph),
+    "PDNConv": Example(lambda: _n("PDNConv")(F_IN, 8, edge_dim=3, hidden_channels=4), _pdn),
 }
 
 NOTES = {

@@ -110,3 +110,11 @@ def test_eg_conv(graph, aggregators, loops):
         ei = torch.cat([ei, torch.tensor([[n - 1], [n - 1]])], dim=1)
     kwargs = dict(aggregators=aggregators, num_heads=2, num_bases=3, add_self_loops=loops)
     compare(gnn.EGConv(4, 6, **kwargs), pyg.EGConv(4, 6, **kwargs), x, ei)
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4, edge_dim=3), st.booleans(), st.booleans())
+def test_pdn_conv(graph, normalize, loops):
+    kwargs = dict(add_self_loops=loops, normalize=normalize)
+    compare(gnn.PDNConv(4, 5, 3, 6, **kwargs), pyg.PDNConv(4, 5, 3, 6, **kwargs),
+            graph["x"], graph["edge_index"], graph["edge_attr"])
