@@ -2,7 +2,7 @@
 misc models) against torch_geometric, called as a black box."""
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as st
 
 pytest.importorskip("torch_geometric")
 import torch_geometric.nn as pyg  # noqa: E402
@@ -72,3 +72,29 @@ def test_captum_output_to_dicts_matches():
                 assert a.keys() == b.keys()
                 for k in a:
                     assert torch.equal(a[k], b[k])
+
+
+@st.composite
+def molecule_batches(draw, channels=3, edge_dim=4):
+    """Two to three small graphs in one batch (``batch`` sorted, every graph non-empty)."""
+    sizes = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    seed = draw(st.integers(0, 2**16))
+    g = torch.Generator().manual_seed(seed)
+    edges, batch, start = [], [], 0
+    for k, n in enumerate(sizes):
+        m = int(torch.randint(0, 2 * n + 1, (1,), generator=g))
+        edges.append(torch.randint(0, n, (2, m), generator=g) + start)
+        batch += [k] * n
+        start += n
+    edge_index = torch.cat(edges, dim=1)
+    return dict(x=torch.randn(start, channels, generator=g), edge_index=edge_index,
+                edge_attr=torch.randn(edge_index.shape[1], edge_dim, generator=g),
+                batch=torch.tensor(batch))
+
+
+@settings(max_examples=10, deadline=None)
+@given(g=molecule_batches())
+def test_attentive_fp_matches(g):
+    ours = gnn.AttentiveFP(3, 8, 2, edge_dim=4, num_layers=3, num_timesteps=2)
+    theirs = pyg.AttentiveFP(3, 8, 2, edge_dim=4, num_layers=3, num_timesteps=2)
+    compare(ours, theirs, g["x"], g["edge_index"], g["edge_attr"], g["batch"])
