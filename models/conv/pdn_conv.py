@@ -92,14 +92,13 @@ class PDNConv(MessagePassing):
         if edge_attr is None:
             raise ValueError("PDNConv: 'edge_attr' is required (the layer learns edge "
                              "weights from it)")
-        if edge_attr.dim() == 1:
-            edge_attr = edge_attr.view(-1, 1)
         if not is_tracing(edge_attr, edge_index) and (
-                edge_attr.dim() != 2 or edge_attr.shape[1] != self.edge_dim
-                or edge_attr.shape[0] != edge_index.shape[1]):
+                edge_attr.dim() not in (1, 2) or edge_attr.shape[0] != edge_index.shape[1]
+                or (1 if edge_attr.dim() == 1 else edge_attr.shape[1]) != self.edge_dim):
             raise ValueError(f"PDNConv: 'edge_attr' must have shape [{edge_index.shape[1]}, "
                              f"{self.edge_dim}] (edge_dim={self.edge_dim}), got "
                              f"{list(edge_attr.shape)}")
+        edge_attr = edge_attr.reshape(edge_attr.shape[0], -1)  # [E] -> [E, 1]
         edge_weight = self.mlp(edge_attr).squeeze(-1)
         num_nodes = x.shape[self.node_dim]
         if self.normalize:
