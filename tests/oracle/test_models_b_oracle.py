@@ -98,3 +98,12 @@ def test_attentive_fp_matches(g):
     ours = gnn.AttentiveFP(3, 8, 2, edge_dim=4, num_layers=3, num_timesteps=2)
     theirs = pyg.AttentiveFP(3, 8, 2, edge_dim=4, num_layers=3, num_timesteps=2)
     compare(ours, theirs, g["x"], g["edge_index"], g["edge_attr"], g["batch"])
+
+
+@settings(max_examples=10, deadline=None)
+@given(g=molecule_batches())
+def test_neural_fingerprint_matches(g):
+    ours = gnn.NeuralFingerprint(3, 8, 5, num_layers=2, max_degree=3)
+    theirs = pyg.NeuralFingerprint(3, 8, 5, num_layers=2, max_degree=3)
+    num_graphs = int(g["batch"].max()) + 1
+    compare(ours, theirs, g["x"], g["edge_index"], g["batch"], num_graphs)
