@@ -207,3 +207,66 @@ def test_edge_pooling(method, g):
     expect = theirs.unpool(out[0].detach(), theirs(g["x"], g["edge_index"], g["batch"])[3])
     torch.testing.assert_close(back[0], expect[0])
     assert back[1].tolist() == expect[1].tolist() and back[2].tolist() == expect[2].tolist()
+
+
+class _RefMET:
+    """The MET matrix as the reference's PANPooling reads it (``M.coo()``): torch_sparse
+    is not installed, so its SparseTensor is stood in for by the same entries."""
+
+    def __init__(self, M):
+        coo = M.coalesce()
+        self.entries = (coo.indices()[0], coo.indices()[1], coo.values())
+
+    def coo(self):
+        return self.entries
+
+
+class _PanRef(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x, values, index, batch):
+        n = x.shape[0]
+        return self.m(x, _RefMET(torch.sparse_coo_tensor(index, values, (n, n))), batch)
+
+
+class _PanOurs(_PanRef):
+    def forward(self, x, values, index, batch):
+        n = x.shape[0]
+        return self.m(x, torch.sparse_coo_tensor(index, values, (n, n)), batch)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(min_score=0.2), dict(ratio=2, multiplier=2.0)])
+@settings(max_examples=8, deadline=None)
+@given(g=batched())
+def test_pan_pooling(kw, g):
+    ours, theirs = gfx.nn.PANPooling(4, **kw), ref.PANPooling(4, **kw)
+    assert str(ours) == str(theirs)
+    with torch.no_grad():
+        ours.p.copy_(torch.randn(4))
+        ours.beta.copy_(torch.randn(2))
+    index = torch.unique(g["edge_index"], dim=1)   # a MET matrix has no duplicates
+    values = torch.rand(index.shape[1])
+    compare(_PanOurs(ours), _PanRef(theirs), g["x"], values, index, g["batch"],
+            check_str=False)
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.5])
+@settings(max_examples=8, deadline=None)
+@given(g=batched())
+def test_mem_pooling(tau, g):
+    ours, theirs = gfx.nn.MemPooling(4, 3, heads=2, num_clusters=5, tau=tau), \
+        ref.MemPooling(4, 3, heads=2, num_clusters=5, tau=tau)
+    out = compare(ours, theirs, g["x"], g["batch"])
+    if bool((torch.bincount(g["batch"]) == 0).any()):
+        return   # an empty graph: the reference's loss is NaN, gfx's is finite
+    torch.testing.assert_close(gfx.nn.MemPooling.kl_loss(out[1]),
+                               ref.MemPooling.kl_loss(out[1]))
+
+
+def test_mem_pooling_dense_mask():
+    x = torch.randn(2, 5, 4)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    ours, theirs = gfx.nn.MemPooling(4, 3, 2, 3), ref.MemPooling(4, 3, 2, 3)
+    compare(ours, theirs, x, mask=mask)
