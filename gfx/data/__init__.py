@@ -9,7 +9,7 @@ from .batch import Batch, DataBatch, HeteroDataBatch
 from .data import Data
 from .datasets import (InMemoryDataset, KarateClub, Planetoid, RestrictedUnpickler,
                        SyntheticGraphDataset, SyntheticHeteroDataset, SyntheticNodeDataset,
-                       restricted_load, restricted_loads)
+                       TUDataset, restricted_load, restricted_loads)
 from .hetero_data import HeteroData
 from .loader import Collater, DataLoader
 from .storage import EdgeStorage, NodeStorage, Storage
@@ -19,6 +19,6 @@ __all__ = [
     "Data", "HeteroData", "Batch", "DataBatch", "HeteroDataBatch", "DataLoader", "Collater",
     "Storage", "NodeStorage", "EdgeStorage", "NormalizeFeatures",
     "InMemoryDataset", "SyntheticNodeDataset", "SyntheticHeteroDataset",
-    "SyntheticGraphDataset", "KarateClub", "Planetoid",
+    "SyntheticGraphDataset", "KarateClub", "Planetoid", "TUDataset",
     "RestrictedUnpickler", "restricted_load", "restricted_loads",
 ]

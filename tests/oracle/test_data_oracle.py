@@ -107,3 +107,21 @@ def test_reference_random_node_split_takes_gfx_graph():
     a = T.RandomNodeSplit(num_val=2, num_test=3)(ours)
     torch.manual_seed(0)
     _same_graph(a, T.RandomNodeSplit(num_val=2, num_test=3)(theirs))
+
+
+@pytest.mark.parametrize("use_node_attr,use_edge_attr", [(False, False), (True, True)])
+def test_tu_dataset_matches_reference(tmp_path, use_node_attr, use_edge_attr):
+    from gfx.data import TUDataset
+    from tests.data.test_on_disk import write_tu
+    pyg_datasets = pytest.importorskip("torch_geometric.datasets")
+    write_tu(str(tmp_path / "ours"), "TOY")
+    write_tu(str(tmp_path / "theirs"), "TOY")
+    ours = TUDataset(str(tmp_path / "ours"), "TOY", use_node_attr=use_node_attr,
+                     use_edge_attr=use_edge_attr)
+    theirs = pyg_datasets.TUDataset(str(tmp_path / "theirs"), "TOY", use_node_attr=use_node_attr,
+                                    use_edge_attr=use_edge_attr)
+    assert len(ours) == len(theirs)
+    assert ours.num_node_attributes == theirs.num_node_attributes
+    for i in range(len(ours)):
+        _same_graph(ours[i], theirs[i])
+    assert len(ours[:0.5]) == len(theirs[:0.5])

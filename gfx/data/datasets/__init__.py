@@ -5,9 +5,10 @@ from .karate import KarateClub
 from .planetoid import Planetoid
 from .synthetic import SyntheticGraphDataset, SyntheticNodeDataset
 from .synthetic_hetero import SyntheticHeteroDataset
+from .tu_dataset import TUDataset
 
 __all__ = [
     "InMemoryDataset", "SyntheticNodeDataset", "SyntheticHeteroDataset",
-    "SyntheticGraphDataset", "KarateClub", "Planetoid",
+    "SyntheticGraphDataset", "KarateClub", "Planetoid", "TUDataset",
     "RestrictedUnpickler", "restricted_load", "restricted_loads",
 ]

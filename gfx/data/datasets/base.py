@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import sys
 from typing import Any, Callable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -10,29 +12,131 @@ from torch import Tensor
 
 from ..data import Data
 from ..hetero_data import HeteroData
+from .graph_io import load_graphs, save_graphs
 
 Graph = Union[Data, HeteroData]
 
 
 class InMemoryDataset(torch.utils.data.Dataset):
-    """A dataset of graphs that all fit in memory.
+    """A dataset of graphs that all fit in memory, built in code or processed on disk.
 
     Indexing with an integer returns a shallow copy of that graph (its attributes may
     be replaced freely without touching the dataset) after ``transform``; indexing with
-    a slice, a list, or an index or boolean tensor returns a view of the dataset that
-    holds only those graphs.  The built-in datasets build their graphs once, in their
-    constructor; there is nothing to download.
+    a slice (float bounds are fractions of the length: ``dataset[:0.9]``), a list, or an
+    index or boolean tensor returns a view of the dataset that holds only those graphs.
+
+    Two ways to fill it:
+
+    * in code: ``InMemoryDataset(data_list, transform)`` (the built-in datasets);
+    * on disk, as in the reference API: a subclass names ``raw_file_names`` and
+      ``processed_file_names`` and implements ``process()``, which reads
+      ``self.raw_paths`` and ends with ``self.save(data_list, self.processed_paths[0])``;
+      its constructor calls ``super().__init__(root, transform, pre_transform,
+      pre_filter)`` and then ``self.load(self.processed_paths[0])``. ``process()`` runs
+      only when a processed file is missing (or ``force_reload``). gfx downloads
+      nothing: ``download()`` raises unless the subclass implements it. Files are read
+      with ``weights_only`` loading (NOTE [safe dataset files]).
+
+    .. code-block:: text
+
+        __init__ -> (raw files missing?) download() -> (processed missing?) process()
+                                                         -> save(data_list, path)
+        subclass __init__ -> load(path)
 
     Args:
-        data_list (list): the graphs.
+        root (str or list, optional): folder holding ``raw/`` and ``processed/``; or,
+            for a dataset built in code, the list of graphs. (default: ``None``)
         transform (callable, optional): applied to every graph on access.
-            (default: :obj:`None`)
+            (default: ``None``)
+        pre_transform (callable, optional): for ``process()`` to apply before saving.
+            (default: ``None``)
+        pre_filter (callable, optional): for ``process()`` to keep only the graphs it
+            accepts. (default: ``None``)
+        log (bool, optional): print a line while processing. (default: ``True``)
+        force_reload (bool, optional): re-run ``process()`` even if processed files
+            exist. (default: ``False``)
     """
 
-    def __init__(self, data_list: Sequence[Graph], transform: Optional[Callable] = None):
-        self._data_list: List[Graph] = list(data_list)
+    def __init__(self, root: Union[None, str, Sequence[Graph]] = None,
+                 transform: Optional[Callable] = None, pre_transform: Optional[Callable] = None,
+                 pre_filter: Optional[Callable] = None, log: bool = True,
+                 force_reload: bool = False):
+        self._data_list: List[Graph] = []
         self._indices: Optional[List[int]] = None
         self.transform = transform
+        self.pre_transform = pre_transform
+        self.pre_filter = pre_filter
+        self.log = log
+        if root is not None and not isinstance(root, (str, os.PathLike)):
+            self._data_list = list(root)
+            self.root = None
+            return
+        self.root = None if root is None else os.path.expanduser(os.fspath(root))
+        if self.root is not None:
+            self._prepare(force_reload)
+
+    # -- on-disk datasets ---------------------------------------------------------------
+    @property
+    def raw_file_names(self) -> Union[str, List[str]]:
+        """Files in ``raw_dir`` that ``process()`` needs (none by default)."""
+        return []
+
+    @property
+    def processed_file_names(self) -> Union[str, List[str]]:
+        """Files in ``processed_dir`` that ``process()`` writes (none by default)."""
+        return []
+
+    @property
+    def raw_dir(self) -> str:
+        return os.path.join(self.root, "raw")
+
+    @property
+    def processed_dir(self) -> str:
+        return os.path.join(self.root, "processed")
+
+    @property
+    def raw_paths(self) -> List[str]:
+        return [os.path.join(self.raw_dir, f) for f in _as_list(self.raw_file_names)]
+
+    @property
+    def processed_paths(self) -> List[str]:
+        return [os.path.join(self.processed_dir, f) for f in
+                _as_list(self.processed_file_names)]
+
+    def download(self) -> None:
+        """Fetch the raw files; gfx downloads nothing, so by default this raises."""
+        missing = [p for p in self.raw_paths if not os.path.exists(p)]
+        raise FileNotFoundError(f"{type(self).__name__}: raw files missing: {missing}; gfx "
+                                f"does not download, put them in {self.raw_dir}")
+
+    def process(self) -> None:
+        """Turn the raw files into ``processed_paths`` (subclasses implement this)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no process()")
+
+    def _prepare(self, force_reload: bool) -> None:
+        if self.raw_paths and not all(os.path.exists(p) for p in self.raw_paths):
+            os.makedirs(self.raw_dir, exist_ok=True)
+            self.download()
+        processed = self.processed_paths
+        if not processed or (all(os.path.exists(p) for p in processed) and not force_reload):
+            return
+        if type(self).process is InMemoryDataset.process:
+            return
+        os.makedirs(self.processed_dir, exist_ok=True)
+        if self.log:
+            print(f"Processing {type(self).__name__} into {self.processed_dir}",
+                  file=sys.stderr)
+        self.process()
+
+    @staticmethod
+    def save(data_list: Sequence[Graph], path: str) -> None:
+        """Write graphs to ``path`` (NOTE [safe dataset files])."""
+        save_graphs(data_list, path)
+
+    def load(self, path: str) -> None:
+        """Make the graphs stored at ``path`` the content of this dataset."""
+        self._data_list = load_graphs(path)
+        self._indices = None
 
     def indices(self) -> List[int]:
         """Positions in the underlying list of the graphs this dataset exposes."""
@@ -65,7 +169,13 @@ class InMemoryDataset(torch.utils.data.Dataset):
         """A view that holds only the graphs selected by a slice, list, or tensor."""
         positions = self.indices()
         if isinstance(idx, slice):
-            chosen = positions[idx]
+            start, stop = idx.start, idx.stop
+            # float bounds are fractions of the length, as in the reference: [:0.9]
+            if isinstance(start, float):
+                start = round(start * len(positions))
+            if isinstance(stop, float):
+                stop = round(stop * len(positions))
+            chosen = positions[slice(start, stop, idx.step)]
         else:
             if isinstance(idx, np.ndarray):
                 idx = torch.from_numpy(idx)
@@ -135,3 +245,7 @@ class InMemoryDataset(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.len()})"
+
+
+def _as_list(names: Union[str, Sequence[str]]) -> List[str]:
+    return [names] if isinstance(names, str) else list(names)
