@@ -98,7 +98,7 @@ class PDNConv(MessagePassing):
             raise ValueError(f"PDNConv: 'edge_attr' must have shape [{edge_index.shape[1]}, "
                              f"{self.edge_dim}] (edge_dim={self.edge_dim}), got "
                              f"{list(edge_attr.shape)}")
-        edge_attr = edge_attr.reshape(edge_attr.shape[0], -1)  # [E] -> [E, 1]
+        edge_attr = edge_attr.reshape(edge_attr.shape[0], self.edge_dim)  # [E] -> [E, 1]
         edge_weight = self.mlp(edge_attr).squeeze(-1)
         num_nodes = x.shape[self.node_dim]
         if self.normalize:
