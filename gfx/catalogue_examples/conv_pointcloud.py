@@ -42,6 +42,22 @@ def _xe(g):
     return torch.randn(N, F_IN, generator=g), torch.randint(0, N, (2, E), generator=g)
 
 
+def _points(*widths):
+    """Node features, then one [N, w] tensor per width (positions, normals), then edges."""
+    def inputs(g):
+        return ((torch.randn(N, F_IN, generator=g),)
+                + tuple(torch.randn(N, w, generator=g) for w in widths)
+                + (torch.randint(0, N, (2, E), generator=g),))
+    return inputs
+
+
+def _seq(*sizes):
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
 EXAMPLES = {
     "SplineConv": _pseudo(2),
     "GMMConv": Example(lambda: _n("GMMConv")(F_IN, 8, dim=3, kernel_size=4), _edge_features(3)),
@@ -49,6 +65,13 @@ EXAMPLES = {
                       _edge_features(3)),
     "CGConv": Example(lambda: _n("CGConv")(F_IN, dim=3), _edge_features(3)),
     "FeaStConv": Example(lambda: _n("FeaStConv")(F_IN, 8, heads=2), _xe),
+    "PointNetConv": Example(lambda: _n("PointNetConv")(_seq(F_IN + 3, 16, 8), _seq(8, 8)),
+                            _points(3)),
+    "PPFConv": Example(lambda: _n("PPFConv")(_seq(F_IN + 4, 16, 8), _seq(8, 8)),
+                       _points(3, 3)),
+    "PointTransformerConv": Example(lambda: _n("PointTransformerConv")(F_IN, 8), _points(3)),
+    "PointGNNConv": Example(lambda: _n("PointGNNConv")(_seq(F_IN, 3), _seq(F_IN + 3, F_IN),
+                                                       _seq(F_IN, F_IN)), _points(3)),
 }
 
 NOTES = {
@@ -57,4 +80,8 @@ NOTES = {
     "NNConv": "per-edge matrix from an MLP on edge features: not fused",
     "CGConv": "gated MLP messages on [x_i, x_j, e]: not fused",
     "FeaStConv": "per-edge softmax over heads and a per-edge linear map: not fused",
+    "PointNetConv": "message is an MLP on [x_j, p_j - p_i]: not fused",
+    "PPFConv": "message is an MLP on point pair features: not fused",
+    "PointTransformerConv": "per-channel softmax and weighted messages fuse (fused_attention)",
+    "PointGNNConv": "message is an MLP on [p_j - p_i + h(x_i), x_j]: not fused",
 }

@@ -115,3 +115,72 @@ def test_feast_conv_bipartite_oracle(graph):
     torch.manual_seed(0)
     ours, theirs = gnn.FeaStConv(4, 5, heads=2), pyg.FeaStConv(4, 5, heads=2)
     compare(ours, theirs, (x_src, x_dst[:x_src.shape[0]]), ei[:, keep])
+
+
+def positions(graph, dim=3, key="x"):
+    g = torch.Generator().manual_seed(int(graph[key].shape[0]))
+    return torch.randn(graph[key].shape[0], dim, generator=g)
+
+
+@settings_
+@given(hypothesis_graph(channels=4), st.booleans(), st.booleans())
+def test_point_net_conv_oracle(graph, loops, with_x):
+    torch.manual_seed(0)
+    width = 7 if with_x else 3
+    ours = gnn.PointNetConv(mlp(width, 8), mlp(8, 5), add_self_loops=loops)
+    theirs = pyg.PointNetConv(mlp(width, 8), mlp(8, 5), add_self_loops=loops)
+    compare(ours, theirs, graph["x"] if with_x else None, positions(graph),
+            graph["edge_index"])
+
+
+@settings_
+@given(hypothesis_graph(channels=4, bipartite=True))
+def test_point_net_conv_bipartite_oracle(graph):
+    torch.manual_seed(0)
+    ours = gnn.PointConv(mlp(6, 5), add_self_loops=False, aggr="mean")
+    theirs = pyg.PointNetConv(mlp(6, 5), add_self_loops=False, aggr="mean")
+    pos = (positions(graph, 2), positions(graph, 2, "x_dst"))
+    assert gnn.PointConv is gnn.PointNetConv  # the legacy name is an alias
+    compare(ours, theirs, (graph["x"], None), pos, graph["edge_index"])
+
+
+@settings_
+@given(hypothesis_graph(channels=4), st.booleans())
+def test_ppf_conv_oracle(graph, loops):
+    torch.manual_seed(0)
+    ours = gnn.PPFConv(mlp(8, 6), mlp(6, 5), add_self_loops=loops)
+    theirs = pyg.PPFConv(mlp(8, 6), mlp(6, 5), add_self_loops=loops)
+    normal = torch.nn.functional.normalize(positions(graph) + 0.5, dim=-1)
+    compare(ours, theirs, graph["x"], positions(graph), normal, graph["edge_index"])
+
+
+@settings_
+@given(hypothesis_graph(channels=4), st.booleans(), st.booleans())
+def test_point_transformer_conv_oracle(graph, loops, nets):
+    torch.manual_seed(0)
+    kw = dict(pos_nn=mlp(3, 6, 5), attn_nn=mlp(5, 5)) if nets else {}
+    ours = gnn.PointTransformerConv(4, 5, add_self_loops=loops, **kw)
+    torch.manual_seed(0)
+    kw = dict(pos_nn=mlp(3, 6, 5), attn_nn=mlp(5, 5)) if nets else {}
+    theirs = pyg.PointTransformerConv(4, 5, add_self_loops=loops, **kw)
+    compare(ours, theirs, graph["x"], positions(graph), graph["edge_index"])
+
+
+@settings_
+@given(hypothesis_graph(channels=4, bipartite=True))
+def test_point_transformer_conv_bipartite_oracle(graph):
+    x_src, x_dst, ei = graph["x"], graph["x_dst"][:, :3], graph["edge_index"]
+    torch.manual_seed(0)
+    ours = gnn.PointTransformerConv((4, 3), 5, add_self_loops=False)
+    theirs = pyg.PointTransformerConv((4, 3), 5, add_self_loops=False)
+    pos = (positions(graph), positions(graph, key="x_dst"))
+    compare(ours, theirs, (x_src, x_dst), pos, ei)
+
+
+@settings_
+@given(hypothesis_graph(channels=4), st.sampled_from(["max", "mean"]))
+def test_point_gnn_conv_oracle(graph, aggr):
+    torch.manual_seed(0)
+    ours = gnn.PointGNNConv(mlp(4, 3), mlp(7, 6, 4), mlp(4, 4), aggr=aggr)
+    theirs = pyg.PointGNNConv(mlp(4, 3), mlp(7, 6, 4), mlp(4, 4), aggr=aggr)
+    compare(ours, theirs, graph["x"], positions(graph), graph["edge_index"])
