@@ -107,3 +107,29 @@ def test_neural_fingerprint_matches(g):
     theirs = pyg.NeuralFingerprint(3, 8, 5, num_layers=2, max_degree=3)
     num_graphs = int(g["batch"].max()) + 1
     compare(ours, theirs, g["x"], g["edge_index"], g["batch"], num_graphs)
+
+
+def all_pairs_graph(pos, batch):
+    """Every ordered pair of distinct atoms of one molecule, with its distance."""
+    same = (batch.view(-1, 1) == batch.view(1, -1)) & ~torch.eye(len(batch), dtype=torch.bool)
+    edge_index = same.nonzero().t()
+    return edge_index, (pos[edge_index[0]] - pos[edge_index[1]]).norm(dim=-1)
+
+
+@st.composite
+def molecules_3d(draw):
+    sizes = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    n = sum(sizes)
+    return dict(z=torch.randint(1, 10, (n,), generator=g), pos=torch.randn(n, 3, generator=g),
+                batch=torch.cat([torch.full((s,), k) for k, s in enumerate(sizes)]))
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(readout="mean"),
+                                    dict(mean=1.5, std=2.0, atomref=torch.randn(100, 1))])
+@settings(max_examples=5, deadline=None)
+@given(g=molecules_3d())
+def test_schnet_matches(kwargs, g):
+    args = dict(hidden_channels=8, num_filters=6, num_interactions=2, num_gaussians=5,
+                cutoff=3.0, interaction_graph=all_pairs_graph, **kwargs)
+    compare(gnn.SchNet(**args), pyg.SchNet(**args), g["z"], g["pos"], g["batch"])
