@@ -58,6 +58,7 @@ EXAMPLES = {
     "EGConv(multi)": Example(lambda: _n("EGConv")(F_IN, 8, ["sum", "max", "std"], num_heads=2,
                                                    num_bases=2), _graph),
     "PDNConv": Example(lambda: _n("PDNConv")(F_IN, 8, edge_dim=3, hidden_channels=4), _pdn),
+    "MixHopConv": Example(lambda: _n("MixHopConv")(F_IN, 4, powers=[0, 1, 2]), _graph),
 }
 
 NOTES = {

@@ -118,3 +118,15 @@ def test_pdn_conv(graph, normalize, loops):
     kwargs = dict(add_self_loops=loops, normalize=normalize)
     compare(gnn.PDNConv(4, 5, 3, 6, **kwargs), pyg.PDNConv(4, 5, 3, 6, **kwargs),
             graph["x"], graph["edge_index"], graph["edge_attr"])
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4), st.lists(st.integers(0, 3), min_size=1, max_size=3,
+                                              unique=True), st.booleans(), st.booleans(),
+       st.integers(0, 999))
+def test_mixhop_conv(graph, powers, loops, weighted, seed):
+    ei = graph["edge_index"]
+    w = torch.rand(ei.shape[1], generator=seeded(seed)) + 0.1 if weighted else None
+    ours = gnn.MixHopConv(4, 3, powers, add_self_loops=loops)
+    torch.nn.init.normal_(ours.bias)
+    compare(ours, pyg.MixHopConv(4, 3, powers, add_self_loops=loops), graph["x"], ei, w)
