@@ -1,7 +1,7 @@
 """Pieces shared by :mod:`gfx.passes.to_hetero` and :mod:`gfx.passes.to_hetero_with_bases`.
 
 * :func:`check_metadata`: validate ``(node_types, edge_types)``;
-* :func:`type_key`: the collision-free submodule name of a node or edge type (see
+* :func:`type_keys`: the collision-free submodule names of the node and edge types (see
   NOTE [type keys]);
 * :func:`select_type`: the run-time lookup ``values[type]`` with an error naming the type;
 * :func:`fresh_copies`: independently re-initialised copies of a module;
@@ -11,24 +11,26 @@
 
 # NOTE [type keys]
 Per-type copies of a module live in a :class:`torch.nn.ModuleDict` under a key derived
-from the type.  Keys must be usable as attribute names in generated code, must not
-shadow an attribute of the container (``"keys"``, ``"type"``, ``"training"``, ...), and
-two different types must never share a key.  A type whose parts all look like
-``word_word`` (ASCII letters and digits, single inside underscores) and whose joined key
-is neither a Python keyword nor a container attribute keeps a readable key: the parts
-joined with ``"__"`` (``("paper", "cites", "paper")`` -> ``paper__cites__paper``, the
-reference library's key).  Every other type is escaped: in each part, ASCII letters and
-digits other than ``x`` stay, every other character becomes ``x`` and its code point in
-six hex digits; parts are joined with ``"_"`` and a final ``"_"`` is appended
-(``"written by"`` -> ``writtenx000020by_``).  Readable keys never end with ``"_"`` and
-escaped ones always do; an escaped key decodes uniquely (``"_"`` only separates parts,
-``x`` always starts an escape), so the mapping is injective.
+from the type, computed once per metadata by :func:`type_keys`.  Checkpoints written by
+the reference library must load, so a type gets the reference's key wherever that key
+works: the parts joined with ``"__"``, spaces and ``-`` replaced by ``_``
+(``("paper", "cites", "paper")`` -> ``paper__cites__paper``, ``"written-by"`` ->
+``written_by``).  That key is kept unless it cannot work or would be ambiguous: it is
+empty or holds a ``.``, a quote, a backslash or an unprintable character, is a Python
+keyword, an attribute of the container (``"keys"``, ``"type"``, ...) or an identifier
+that Python would NFKC-normalise (``"º"``), or another type of the same metadata gets the same key
+(``"rev-to"`` next to ``"rev_to"``; ``("a", "b__c", "d")`` next to ``("a__b", "c", "d")``).
+Those types are escaped: in each part, ASCII letters and digits other than ``x`` stay,
+every other character becomes ``x`` and its code point in six hex digits; parts are
+joined with ``"_"`` and a final ``"_"`` is appended (``"a.b"`` -> ``ax00002eb_``).
+Escaping is injective, and a readable key that equals some escaped key is escaped too,
+so two types never share a key.
 """
 from __future__ import annotations
 
 import copy
 import keyword
-import re
+import unicodedata
 import warnings
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
@@ -45,7 +47,6 @@ EdgeType = Tuple[str, str, str]
 TypeName = Union[NodeType, EdgeType]
 Metadata = Tuple[List[NodeType], List[EdgeType]]
 
-_READABLE_PART = re.compile(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*\Z")
 _CONTAINER_ATTRIBUTES = frozenset(dir(torch.nn.ModuleDict()))
 
 
@@ -87,16 +88,39 @@ def _escape_part(part: str) -> str:
                    for ch in part)
 
 
-def type_key(type_name: TypeName) -> str:
-    """The submodule name of a node type or edge type (see NOTE [type keys])."""
+def _reference_key(type_name: TypeName) -> str:
     parts = [type_name] if isinstance(type_name, str) else list(type_name)
-    if all(_READABLE_PART.match(part) for part in parts):
-        key = "__".join(parts)
-        if not keyword.iskeyword(key) and key not in _CONTAINER_ATTRIBUTES:
-            return key
-    key = "_".join(_escape_part(part) for part in parts) + "_"
-    assert key not in _CONTAINER_ATTRIBUTES, key  # escaped keys have 1 or 3 underscores
-    return key
+    return "__".join(parts).replace(" ", "_").replace("-", "_")
+
+
+def _escaped_key(type_name: TypeName) -> str:
+    parts = [type_name] if isinstance(type_name, str) else list(type_name)
+    return "_".join(_escape_part(part) for part in parts) + "_"
+
+
+def _usable_key(key: str) -> bool:
+    """Whether ``key`` works as a submodule name in fx-generated code: ``getattr`` with a
+    quoted string, or attribute syntax for identifiers (which Python NFKC-normalises)."""
+    if not key or "." in key or keyword.iskeyword(key) or key in _CONTAINER_ATTRIBUTES:
+        return False
+    if not key.isprintable() or any(ch in key for ch in "\"'\\"):
+        return False
+    return not key.isidentifier() or unicodedata.normalize("NFKC", key) == key
+
+
+def type_keys(types: List[TypeName]) -> Dict[TypeName, str]:
+    """The submodule key of every node and edge type of one metadata (see NOTE [type
+    keys])."""
+    keys = {t: _reference_key(t) for t in types}
+    usable = {t for t, k in keys.items() if _usable_key(k)}
+    while True:
+        owners: Dict[str, List[TypeName]] = {}
+        for t in types:
+            owners.setdefault(keys[t] if t in usable else _escaped_key(t), []).append(t)
+        clashing = {t for group in owners.values() if len(group) > 1 for t in group} & usable
+        if not clashing:
+            return {t: keys[t] if t in usable else _escaped_key(t) for t in types}
+        usable -= clashing
 
 
 def describe_type(type_name: TypeName) -> str:
@@ -242,7 +266,12 @@ class HeteroTransformer(Transformer):
         super().__init__(module, input_map, debug)
         self.node_types, self.edge_types = check_metadata(metadata, self.owner)
         self.metadata = (self.node_types, self.edge_types)
+        self.keys = type_keys(self.node_types + self.edge_types)
         self.created: Set[Node] = set()
+
+    def type_key(self, type_name: TypeName) -> str:
+        """The submodule key of a node or edge type (see NOTE [type keys])."""
+        return self.keys[type_name]
 
     def prepare(self) -> None:
         """Runs after capture, before the per-node hooks."""

@@ -32,7 +32,7 @@ from torch.fx.node import map_aggregate
 from gfx.levels import GRAPH_LEVEL_FUNCTIONS
 
 from ._hetero_common import (EdgeType, HeteroTransformer, Metadata, TypeName, adds_self_loops,
-                             fresh_copies, mark_wrapped, select_type, type_key)
+                             fresh_copies, mark_wrapped, select_type)
 
 AGGRS = ("sum", "mean", "max", "min", "mul")
 _COMBINE = {"sum": torch.add, "mean": torch.add, "max": torch.maximum,
@@ -132,7 +132,7 @@ class ToHeteroTransformer(HeteroTransformer):
         for type_name in self.types_of(level):
             lookup = self.emit(anchor, "call_function", select_type,
                                (node, type_name, target), None, level, type_name,
-                               f"{name}__{type_key(type_name)}")
+                               f"{name}__{self.type_key(type_name)}")
             nodes[type_name] = mark_wrapped(lookup)
         self.values[node] = PerType(level, nodes)
 
@@ -153,7 +153,7 @@ class ToHeteroTransformer(HeteroTransformer):
         for type_name in types:
             nodes[type_name] = self.emit(node, node.op, target, self.per_type(node.args, type_name),
                                          self.per_type(node.kwargs, type_name), level, type_name,
-                                         f"{name}__{type_key(type_name)}")
+                                         f"{name}__{self.type_key(type_name)}")
         self.values[node] = PerType(level, nodes)
 
     call_method = call_function
@@ -167,7 +167,7 @@ class ToHeteroTransformer(HeteroTransformer):
         self.record_copy(node, level)
         nodes = {}
         for type_name in types:
-            key = type_key(type_name)
+            key = self.type_key(type_name)
             nodes[type_name] = self.emit(node, "call_module", f"{target}.{key}",
                                          self.per_type(node.args, type_name),
                                          self.per_type(node.kwargs, type_name), level, type_name,
@@ -179,7 +179,7 @@ class ToHeteroTransformer(HeteroTransformer):
             self.shared.add(target)
             return
         self.record_copy(node, "node")
-        self.pool(node, "call_module", lambda t: f"{target}.{type_key(t)}")
+        self.pool(node, "call_module", lambda t: f"{target}.{self.type_key(t)}")
 
     def pool(self, node: Node, op: str, target_of) -> None:
         """Run a graph-level readout per node type and combine the results with ``aggr``."""
@@ -189,7 +189,7 @@ class ToHeteroTransformer(HeteroTransformer):
                              f"edge-level values; only node-level values can be pooled")
         outputs = [self.emit(node, op, target_of(t), self.per_type(node.args, t),
                              self.per_type(node.kwargs, t), "graph", t,
-                             f"{node.name}__{type_key(t)}") for t in types]
+                             f"{node.name}__{self.type_key(t)}") for t in types]
         combined = self.combine(node, outputs, None, "graph", f"{node.name}__{self.aggr}")
         node.replace_all_uses_with(combined)
 
@@ -209,7 +209,7 @@ class ToHeteroTransformer(HeteroTransformer):
             kwargs = self.relation_args(node, node.kwargs, edge_type)
             if args is None or kwargs is None:  # an input was dropped for this relation
                 continue
-            key = type_key(edge_type)
+            key = self.type_key(edge_type)
             out_type = src if reverse else dst
             reached.setdefault(out_type, []).append(self.emit(
                 node, "call_module", f"{target}.{key}", args, kwargs, "node", out_type,
@@ -224,7 +224,7 @@ class ToHeteroTransformer(HeteroTransformer):
                 f"them. Add edge types that reach them (e.g. reverse edges) or pass "
                 f"drop_unreached=True to drop them from this layer's output on")
         self.values[node] = PerType("node", {
-            t: self.combine(node, reached[t], t, "node", f"{name}__{type_key(t)}")
+            t: self.combine(node, reached[t], t, "node", f"{name}__{self.type_key(t)}")
             for t in self.node_types if t in reached})
 
     def relation_args(self, node: Node, value: Any, edge_type: EdgeType) -> Any:
@@ -292,7 +292,7 @@ class ToHeteroTransformer(HeteroTransformer):
         types = self.types_of(level)
         copies = fresh_copies(module, target, len(types), self.owner,
                               f"once per {level} type")
-        return torch.nn.ModuleDict({type_key(t): c for t, c in zip(types, copies)})
+        return torch.nn.ModuleDict({self.type_key(t): c for t, c in zip(types, copies)})
 
 
 def to_hetero(module: torch.nn.Module, metadata: Metadata, aggr: str = "sum",

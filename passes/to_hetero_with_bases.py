@@ -37,7 +37,7 @@ from gfx.ops._checks import is_tracing
 
 from ._basis_conv import BasisDecomposedConv
 from ._hetero_common import (EdgeType, HeteroTransformer, Metadata, TypeName, adds_self_loops,
-                             mark_wrapped, select_type, type_key)
+                             mark_wrapped, select_type)
 
 OWNER = "to_hetero_with_bases"
 
@@ -206,12 +206,12 @@ class ToHeteroWithBasesTransformer(HeteroTransformer):
         level = node.meta["level"]
         return [mark_wrapped(self.emit(anchor, "call_function", select_type,
                                        (node, t, node.target), None, level, t,
-                                       f"{node.name}__{type_key(t)}")) for t in types]
+                                       f"{node.name}__{self.type_key(t)}")) for t in types]
 
     def count(self, values: List[Node], anchor: Node, types: Sequence[TypeName],
               dim: int) -> List[Node]:
         return [self.emit(anchor, "call_method", "size", (v, dim), None, None, t,
-                          f"num__{type_key(t)}") for v, t in zip(values, types)]
+                          f"num__{self.type_key(t)}") for v, t in zip(values, types)]
 
     def merge_input(self, node: Node, anchor: Node, types: Sequence[TypeName],
                     count: bool) -> None:
@@ -231,10 +231,10 @@ class ToHeteroWithBasesTransformer(HeteroTransformer):
         if hasattr(self.gm, name):
             raise ValueError(f"{OWNER}: the model already has an attribute '{name}'")
         size = self.in_channels[node.target]
-        lins = torch.nn.ModuleDict({type_key(t): Linear(-1, size, bias=False) for t in types})
+        lins = torch.nn.ModuleDict({self.type_key(t): Linear(-1, size, bias=False) for t in types})
         self.gm.add_submodule(name, torch.nn.ModuleDict({"lins": lins}))
-        return [self.emit(anchor, "call_module", f"{name}.lins.{type_key(t)}", (v,), None,
-                          node.meta["level"], t, f"{node.name}__aligned__{type_key(t)}")
+        return [self.emit(anchor, "call_module", f"{name}.lins.{self.type_key(t)}", (v,), None,
+                          node.meta["level"], t, f"{node.name}__aligned__{self.type_key(t)}")
                 for v, t in zip(values, types)]
 
     def merge_connectivity(self, node: Node, anchor: Node, count: bool) -> None:
@@ -262,7 +262,7 @@ class ToHeteroWithBasesTransformer(HeteroTransformer):
         for count, type_name in zip(counts, types):
             out[type_name] = self.emit(anchor, "call_function", torch.narrow,
                                        (value, 0, offset, count), None, value.meta["level"],
-                                       type_name, f"{value.name}__{type_key(type_name)}")
+                                       type_name, f"{value.name}__{self.type_key(type_name)}")
             offset = count if offset == 0 else self.emit(
                 anchor, "call_function", operator.add, (offset, count), None, None, None,
                 "offset")

@@ -1,4 +1,5 @@
 """The traps of the reference to_hetero that gfx fixes (docs/to_hetero.md), one test each."""
+import keyword
 import pickle
 import warnings
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 import gfx
 import gfx.nn as gnn
-from gfx.passes._hetero_common import MissingTypeError, type_key
+from gfx.passes._hetero_common import MissingTypeError, type_keys
 from gfx.passes.to_hetero import to_hetero
 from tests.hetero.graphs import PAPER_AUTHOR, hetero_inputs, key
 from tests.hetero.test_to_hetero import LinSageLin, hetero_layer
@@ -102,23 +103,34 @@ NAMES = ["paper", "written by", "a-b", "x<=y", "論文", "keys", "type", "class"
          "", "_", "x", "a__b", "b__c", "trailing_", "x000020"]
 
 
-def test_type_keys_are_distinct_identifiers_that_do_not_shadow_attributes():
+def test_type_keys_are_distinct_and_do_not_shadow_attributes():
     types = NAMES + [(a, r, b) for a in NAMES[:4] for r in ("to", "a__b", "") for b in NAMES[:3]]
     types += [("a__b", "c", "d"), ("a", "b__c", "d")]
-    keys = [type_key(t) for t in types]
+    keys = list(type_keys(types).values())
     assert len(set(keys)) == len(keys)
     container = torch.nn.ModuleDict()
     for k in keys:
-        assert k.isidentifier() and k.isascii() and not hasattr(container, k)
-    assert type_key(("paper", "cites", "paper")) == "paper__cites__paper"
+        assert k and "." not in k and not hasattr(container, k) and not keyword.iskeyword(k)
+
+
+def test_type_keys_are_the_reference_keys_where_those_work():
+    keys = type_keys(["paper", "a-b", "c d", "x<=y", "a__b", "keys", "a.b",
+                      ("paper", "cites", "paper"), ("paper", "rev-to", "a-b")])
+    assert keys["paper"] == "paper" and keys["a-b"] == "a_b" and keys["c d"] == "c_d"
+    assert keys["x<=y"] == "x<=y" and keys["a__b"] == "a__b"
+    assert keys[("paper", "cites", "paper")] == "paper__cites__paper"
+    assert keys[("paper", "rev-to", "a-b")] == "paper__rev_to__a_b"
+    # Unusable or ambiguous reference keys are escaped.
+    assert keys["keys"] == "keys_" and keys["a.b"] == "ax00002eb_"
+    clash = type_keys(["rev-to", "rev_to"])
+    assert clash == {"rev-to": "revx00002dto_", "rev_to": "revx00005fto_"}
 
 
 @given(st.lists(st.text(max_size=4), min_size=2, max_size=40, unique=True))
 def test_type_keys_are_injective(names):
-    node_keys = [type_key(n) for n in names]
-    edge_keys = [type_key((a, "r", b)) for a in names[:5] for b in names[:5]]
-    assert len(set(node_keys)) == len(node_keys)
-    assert len(set(edge_keys)) == len(edge_keys)
+    edges = [(a, "r", b) for a in names[:5] for b in names[:5]]
+    keys = type_keys(names + edges)
+    assert len(set(keys.values())) == len(keys)
 
 
 @given(st.lists(st.text(min_size=0, max_size=5), min_size=2, max_size=3, unique=True),
@@ -132,7 +144,8 @@ def test_models_with_any_type_names_run_and_round_trip(node_types, relation):
     out = model(x, ei)
     for t in node_types[:2]:
         e = [e for e in edge_types if e[2] == t][0]
-        torch.testing.assert_close(out[t], model.conv[type_key(e)]((x[e[0]], x[t]), ei[e]))
+        key = type_keys(node_types + edge_types)[e]
+        torch.testing.assert_close(out[t], model.conv[key]((x[e[0]], x[t]), ei[e]))
     restored = pickle.loads(pickle.dumps(model))
     torch.testing.assert_close(restored(x, ei)[node_types[0]], out[node_types[0]])
 
