@@ -39,6 +39,10 @@ EXAMPLES = {
     "DirGNNConv": Example(lambda: _n("DirGNNConv")(_n("GCNConv")(F_IN, 8)), _xe),
     "RGATConv": Example(lambda: _n("RGATConv")(F_IN, 4, num_relations=3, heads=2,
                                                edge_dim=3), _xe_type_attr),
+    "GPSConv": Example(lambda: _n("GPSConv")(F_IN, _n("GCNConv")(F_IN, F_IN), heads=2), _xe),
+    "GPSConv-performer": Example(lambda: _n("GPSConv")(
+        F_IN, _n("GCNConv")(F_IN, F_IN), heads=2, attn_type="performer",
+        attn_kwargs={"head_channels": 4}), _xe),
     "HEATConv": Example(lambda: _n("HEATConv")(F_IN, 4, 2, 3, 2, 3, 4, heads=2),
                         lambda g: _heat_inputs(torch.randint(0, N, (2, E), generator=g), N,
                                                g),

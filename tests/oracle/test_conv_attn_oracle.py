@@ -105,3 +105,28 @@ def test_performer_attention(batch, length, masked, options):
     x = torch.randn(batch, length, 8)
     mask = torch.rand(batch, length) > 0.3 if masked else None
     compare(ours, theirs, x, mask)
+
+
+def _gps_options(nn):
+    return [
+        {"conv": nn.GCNConv(8, 8), "heads": 2},
+        {"conv": None, "heads": 2, "attn_type": "performer", "norm": None,
+         "attn_kwargs": {"head_channels": 4}},
+        {"conv": nn.GINConv(torch.nn.Linear(8, 8)), "norm": "layer_norm", "act": "gelu"},
+        {"conv": nn.GCNConv(8, 8), "norm": "graph_norm", "attn_type": "performer"},
+    ]
+
+
+@settings(max_examples=6, deadline=None)
+@given(hypothesis_graph(channels=8), st.integers(0, 3), st.integers(1, 3), st.booleans())
+def test_gps_conv(graph, option, num_graphs, train):
+    torch.manual_seed(0)
+    train = train and graph["x"].shape[0] > 1  # batch norm needs two rows in training
+    ours = gnn.GPSConv(8, **_gps_options(gnn)[option]).train(train)
+    theirs = pnn.GPSConv(8, **_gps_options(pnn)[option]).train(train)
+    n = graph["x"].shape[0]
+    batch = torch.sort(torch.randint(0, num_graphs, (n,))).values
+    # the reference numbers graphs up to batch.max(): drop empty graph ids the same way
+    batch = torch.unique(batch, return_inverse=True)[1]
+    # GINConv prints its MLP the same way in both libraries; all options compare str()
+    compare(ours, theirs, graph["x"], graph["edge_index"], batch)
