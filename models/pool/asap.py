@@ -68,7 +68,8 @@ class ASAPooling(torch.nn.Module):
     Pooling for Learning Hierarchical Graph Representations".
 
     Every node :math:`i` forms a cluster of itself and its in-neighbours
-    :math:`\\mathcal{N}(i)` (self-loops added, weight 1).  With
+    :math:`\\mathcal{N}(i)`, after ``add_remaining_self_loops`` (one loop per node: weight 1,
+    or that of an existing loop, whose duplicates collapse into it).  With
     :math:`\\mathbf{x}^{c}` the node features (or ``GNN``'s output when given):
 
     .. math::

@@ -119,11 +119,13 @@ class MemPooling(torch.nn.Module):
                              f"got shape {list(x.shape)}")
         B, N, _ = x.size()
         H, K = self.heads, self.num_clusters
-        dist = torch.cdist(self.k.view(H * K, -1), x.reshape(B * N, -1), p=2) ** 2
+        dist = torch.cdist(self.k.view(H * K, -1), x.reshape(B * N, self.in_channels),
+                           p=2) ** 2
         kernel = (1.0 + dist / self.tau).pow(-(self.tau + 1.0) / 2.0)
         kernel = kernel.view(H, K, B, N).permute(2, 0, 3, 1)        # [B, H, N, K]
         S = kernel / kernel.sum(dim=-1, keepdim=True)
-        S = self.conv(S).squeeze(dim=1).softmax(dim=-1)             # [B, N, K]
+        # The 1x1 convolution over heads, written as a weighted sum (works for N = 0).
+        S = (S * self.conv.weight.view(1, H, 1, 1)).sum(dim=1).softmax(dim=-1)  # [B, N, K]
         S = S * mask.view(B, N, 1).to(S.dtype)
         return self.lin(S.transpose(1, 2) @ x), S
 
