@@ -59,9 +59,11 @@ EXAMPLES = {
                                                    num_bases=2), _graph),
     "PDNConv": Example(lambda: _n("PDNConv")(F_IN, 8, edge_dim=3, hidden_channels=4), _pdn),
     "MixHopConv": Example(lambda: _n("MixHopConv")(F_IN, 4, powers=[0, 1, 2]), _graph),
+    "SuperGATConv": Example(lambda: _n("SuperGATConv")(F_IN, 4, heads=2), _graph),
 }
 
 NOTES = {
     "WLConvContinuous": "the weighted in-degree is a plain scatter; the mean fuses",
     "EGConv(multi)": "several aggregators in one overridden aggregate: not fused",
+    "SuperGATConv": "the softmax runs inside message (on x_i and x_j): not fused",
 }

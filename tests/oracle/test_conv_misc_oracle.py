@@ -130,3 +130,17 @@ def test_mixhop_conv(graph, powers, loops, weighted, seed):
     ours = gnn.MixHopConv(4, 3, powers, add_self_loops=loops)
     torch.nn.init.normal_(ours.bias)
     compare(ours, pyg.MixHopConv(4, 3, powers, add_self_loops=loops), graph["x"], ei, w)
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4), st.sampled_from(["MX", "SD"]), st.booleans(),
+       st.booleans(), st.integers(0, 999))
+def test_supergat_conv(graph, attention_type, concat, loops, seed):
+    x, ei = graph["x"], graph["edge_index"]
+    kwargs = dict(heads=2, concat=concat, add_self_loops=loops, attention_type=attention_type)
+    ours, theirs = gnn.SuperGATConv(4, 3, **kwargs), pyg.SuperGATConv(4, 3, **kwargs)
+    compare(ours.eval(), theirs.eval(), x, ei)
+    # Training with given negatives is deterministic: the link task must agree too.
+    neg = torch.randint(0, x.shape[0], (2, 4), generator=seeded(seed))
+    compare(ours.train(), theirs.train(), x, ei, neg)
+    torch.testing.assert_close(ours.get_attention_loss(), theirs.get_attention_loss())
