@@ -34,6 +34,13 @@ def _heat_inputs(edge_index, num_nodes, g):
             torch.randn(num_edges, 3, generator=g))
 
 
+def _mesh_inputs(edge_index, num_nodes, g):
+    """Four neighbours for every mesh edge (``edge_index`` only sets the count)."""
+    targets = torch.arange(num_nodes).repeat_interleave(4)
+    sources = torch.randint(0, num_nodes, (4 * num_nodes,), generator=g)
+    return torch.randn(num_nodes, F_IN, generator=g), torch.stack([sources, targets])
+
+
 EXAMPLES = {
     "AntiSymmetricConv": Example(lambda: _n("AntiSymmetricConv")(F_IN, num_iters=2), _xe),
     "DirGNNConv": Example(lambda: _n("DirGNNConv")(_n("GCNConv")(F_IN, 8)), _xe),
@@ -43,6 +50,8 @@ EXAMPLES = {
     "GPSConv-performer": Example(lambda: _n("GPSConv")(
         F_IN, _n("GCNConv")(F_IN, F_IN), heads=2, attn_type="performer",
         attn_kwargs={"head_channels": 4}), _xe),
+    "MeshCNNConv": Example(lambda: _n("MeshCNNConv")(F_IN, 8),
+                           lambda g: _mesh_inputs(None, N, g), _mesh_inputs),
     "HEATConv": Example(lambda: _n("HEATConv")(F_IN, 4, 2, 3, 2, 3, 4, heads=2),
                         lambda g: _heat_inputs(torch.randint(0, N, (2, E), generator=g), N,
                                                g),
@@ -50,6 +59,7 @@ EXAMPLES = {
 }
 
 NOTES = {
+    "MeshCNNConv": "messages combine four neighbours of a group (|a - c|, a + c, ...): not fused",
     "HEATConv": "softmax and messages fuse (fused_attention); one scatter before them stays",
     "RGATConv": "per-edge relation weights (W_r x_j on edges): not fused",
 }

@@ -130,3 +130,14 @@ def test_gps_conv(graph, option, num_graphs, train):
     batch = torch.unique(batch, return_inverse=True)[1]
     # GINConv prints its MLP the same way in both libraries; all options compare str()
     compare(ours, theirs, graph["x"], graph["edge_index"], batch)
+
+
+@FEW
+@given(st.integers(1, 8), st.data())
+def test_meshcnn_conv(num_mesh_edges, data):
+    torch.manual_seed(0)
+    centres = data.draw(st.lists(st.integers(0, num_mesh_edges - 1), unique=True))
+    targets = torch.tensor(centres, dtype=torch.long).repeat_interleave(4)
+    sources = torch.randint(0, num_mesh_edges, (targets.numel(),))
+    x = torch.randn(num_mesh_edges, 4)
+    compare(gnn.MeshCNNConv(4, 5), pnn.MeshCNNConv(4, 5), x, torch.stack([sources, targets]))
