@@ -268,3 +268,43 @@ def test_deep_graph_infomax():
     torch.testing.assert_close(ours.loss(pos, neg, s), theirs.loss(pos, neg, s))
     many = torch.randn(3, 4)
     torch.testing.assert_close(ours.discriminate(pos, many), theirs.discriminate(pos, many))
+
+
+def test_node2vec():
+    """The reference Node2Vec samples walks with pyg-lib or torch-cluster; without them it
+    cannot be built, so only the deterministic parts are compared, when it can."""
+    edge_index = torch.tensor([[0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3]])
+    try:
+        theirs = pyg.Node2Vec(edge_index, 4, walk_length=4, context_size=2)
+    except ImportError as err:
+        pytest.skip(f"the reference Node2Vec needs a random-walk extension: {err}")
+    ours = gnn.Node2Vec(edge_index, 4, walk_length=4, context_size=2)
+    compare(ours, theirs, torch.tensor([3, 0]))
+    pos, neg = ours.sample([0, 1, 2])
+    torch.testing.assert_close(ours.loss(pos, neg), theirs.loss(pos, neg))
+    assert tuple(theirs.sample([0, 1, 2])[0].shape) == tuple(pos.shape)
+
+
+AW, WA = ("author", "writes", "paper"), ("paper", "written_by", "author")
+
+
+@settings(max_examples=5, deadline=None)
+@given(graph=hypothesis_graph(bipartite=True), walk_length=st.integers(1, 5),
+       context=st.integers(2, 3))
+def test_metapath2vec(graph, walk_length, context):
+    writes = graph["edge_index"]
+    context = min(context, walk_length + 1)
+    sizes = {"author": graph["x"].shape[0], "paper": graph["x_dst"].shape[0]}
+    args = ({AW: writes, WA: writes.flip(0)}, 3, [AW, WA], walk_length, context)
+    kwargs = dict(walks_per_node=2, num_negative_samples=2, num_nodes_dict=sizes)
+    ours, theirs = pair("MetaPath2Vec", *args, **kwargs)
+    compare(ours, theirs, "paper")
+    compare(ours, theirs, "author", torch.tensor([0]))
+    batch = torch.arange(sizes["author"])
+    pos, neg = ours._sample(batch)
+    their_pos, their_neg = theirs._sample(batch)
+    assert pos.shape == their_pos.shape and neg.shape == their_neg.shape
+    # Same columns hold the same node types (ranges of the shared table).
+    for a, b in ((pos, their_pos), (neg, their_neg)):
+        assert torch.equal(a >= sizes["author"], b >= sizes["author"])
+    torch.testing.assert_close(ours.loss(pos, neg), theirs.loss(pos, neg))
