@@ -58,6 +58,25 @@ def _seq(*sizes):
     return torch.nn.Sequential(*layers[:-1])
 
 
+def _cloud(g):
+    """Features of N points in two examples (the layer builds its own k-NN graph)."""
+    return (torch.randn(N, F_IN, generator=g),
+            torch.tensor([0] * (N // 2) + [1] * (N - N // 2)))
+
+
+def _cloud_resize(edge_index, n, g):
+    return torch.randn(n, F_IN, generator=g), torch.zeros(n, dtype=torch.long)
+
+
+def _xconv_inputs(g):
+    return torch.randn(N, F_IN, generator=g), torch.randn(N, 3, generator=g)
+
+
+def _xconv_resize(edge_index, n, g):
+    n = n + 3  # at least kernel_size points
+    return torch.randn(n, F_IN, generator=g), torch.randn(n, 3, generator=g)
+
+
 EXAMPLES = {
     "SplineConv": _pseudo(2),
     "GMMConv": Example(lambda: _n("GMMConv")(F_IN, 8, dim=3, kernel_size=4), _edge_features(3)),
@@ -72,6 +91,12 @@ EXAMPLES = {
     "PointTransformerConv": Example(lambda: _n("PointTransformerConv")(F_IN, 8), _points(3)),
     "PointGNNConv": Example(lambda: _n("PointGNNConv")(_seq(F_IN, 3), _seq(F_IN + 3, F_IN),
                                                        _seq(F_IN, F_IN)), _points(3)),
+    "DynamicEdgeConv": Example(lambda: _n("DynamicEdgeConv")(_seq(2 * F_IN, 16, 8), k=3),
+                               _cloud, _cloud_resize),
+    "GravNetConv": Example(lambda: _n("GravNetConv")(F_IN, 8, 3, 5, k=3), _cloud,
+                           _cloud_resize),
+    "XConv": Example(lambda: _n("XConv")(F_IN, 8, dim=3, kernel_size=3, hidden_channels=4),
+                     _xconv_inputs, _xconv_resize),
 }
 
 NOTES = {
@@ -84,4 +109,7 @@ NOTES = {
     "PPFConv": "message is an MLP on point pair features: not fused",
     "PointTransformerConv": "per-channel softmax and weighted messages fuse (fused_attention)",
     "PointGNNConv": "message is an MLP on [p_j - p_i + h(x_i), x_j]: not fused",
+    "DynamicEdgeConv": "k-NN search is one call (dynamic_knn_graph); the MLP messages around it lower, not fused",
+    "GravNetConv": "k-NN search is one call (dynamic_knn_graph); mean and max aggregations lower, not fused",
+    "XConv": "not message passing: neighbourhood search is one call, the dense networks trace as torch ops",
 }

@@ -184,3 +184,43 @@ def test_point_gnn_conv_oracle(graph, aggr):
     ours = gnn.PointGNNConv(mlp(4, 3), mlp(7, 6, 4), mlp(4, 4), aggr=aggr)
     theirs = pyg.PointGNNConv(mlp(4, 3), mlp(7, 6, 4), mlp(4, 4), aggr=aggr)
     compare(ours, theirs, graph["x"], positions(graph), graph["edge_index"])
+
+
+def test_dynamic_edge_conv_oracle():
+    needs_pyg_lib("DynamicEdgeConv")
+    torch.manual_seed(0)
+    ours, theirs = gnn.DynamicEdgeConv(mlp(8, 5), k=3), pyg.DynamicEdgeConv(mlp(8, 5), k=3)
+    batch = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    compare(ours, theirs, torch.randn(9, 4), batch)
+
+
+def test_gravnet_conv_oracle():
+    needs_pyg_lib("GravNetConv")
+    torch.manual_seed(0)
+    ours, theirs = gnn.GravNetConv(4, 5, 2, 3, k=3), pyg.GravNetConv(4, 5, 2, 3, k=3)
+    compare(ours, theirs, torch.randn(9, 4), torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1]))
+
+
+def test_x_conv_oracle():
+    needs_pyg_lib("XConv")
+    torch.manual_seed(0)
+    ours = gnn.XConv(4, 6, dim=3, kernel_size=3).eval()
+    theirs = pyg.XConv(4, 6, dim=3, kernel_size=3).eval()
+    compare(ours, theirs, torch.randn(9, 4), torch.randn(9, 3),
+            torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1]))
+
+
+def test_knn_radius_oracle():
+    try:
+        import torch_cluster  # noqa: F401
+    except ImportError:
+        pytest.skip("the reference knn / radius search requires torch_cluster, which is not "
+                    "installed")
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 3, generator=g), torch.randn(7, 3, generator=g)
+    bx = torch.tensor([0] * 10 + [1] * 10)
+    by = torch.tensor([0] * 3 + [1] * 4)
+    assert torch.equal(gnn.knn(x, y, 3, bx, by), pyg.knn(x, y, 3, bx, by))
+    assert torch.equal(gnn.knn_graph(x, 3, bx), pyg.knn_graph(x, 3, bx))
+    ours, theirs = gnn.radius(x, y, 1.2, bx, by), pyg.radius(x, y, 1.2, bx, by)
+    assert sorted(map(tuple, ours.t().tolist())) == sorted(map(tuple, theirs.t().tolist()))
