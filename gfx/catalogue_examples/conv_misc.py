@@ -45,6 +45,10 @@ def _pdn(g):
     return x, ei, torch.randn(E, 3, generator=g)
 
 
+def _history(g):
+    return torch.randn(N, 3, 8, generator=g), torch.randint(0, N, (2, E), generator=g)
+
+
 EXAMPLES = {
     "SignedConv": Example(lambda: _n("SignedConv")(F_IN, 4, first_aggr=True), _signed,
                           _signed_resize),
@@ -60,10 +64,12 @@ EXAMPLES = {
     "PDNConv": Example(lambda: _n("PDNConv")(F_IN, 8, edge_dim=3, hidden_channels=4), _pdn),
     "MixHopConv": Example(lambda: _n("MixHopConv")(F_IN, 4, powers=[0, 1, 2]), _graph),
     "SuperGATConv": Example(lambda: _n("SuperGATConv")(F_IN, 4, heads=2), _graph),
+    "DNAConv": Example(lambda: _n("DNAConv")(8, heads=2, groups=2), _history),
 }
 
 NOTES = {
     "WLConvContinuous": "the weighted in-degree is a plain scatter; the mean fuses",
     "EGConv(multi)": "several aggregators in one overridden aggregate: not fused",
     "SuperGATConv": "the softmax runs inside message (on x_i and x_j): not fused",
+    "DNAConv": "per-edge attention over each node's layer history (matmuls): not fused",
 }

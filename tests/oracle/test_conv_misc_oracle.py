@@ -144,3 +144,16 @@ def test_supergat_conv(graph, attention_type, concat, loops, seed):
     neg = torch.randint(0, x.shape[0], (2, 4), generator=seeded(seed))
     compare(ours.train(), theirs.train(), x, ei, neg)
     torch.testing.assert_close(ours.get_attention_loss(), theirs.get_attention_loss())
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=8), st.sampled_from([(1, 1), (2, 1), (2, 2), (4, 2), (1, 4)]),
+       st.booleans(), st.booleans(), st.integers(0, 999))
+def test_dna_conv(graph, heads_groups, bias, weighted, seed):
+    g = seeded(seed)
+    n, ei = graph["x"].shape[0], graph["edge_index"]
+    x = torch.randn(n, 3, 8, generator=g)
+    w = torch.rand(ei.shape[1], generator=g) + 0.1 if weighted else None
+    heads, groups = heads_groups
+    compare(gnn.DNAConv(8, heads, groups, bias=bias), pyg.DNAConv(8, heads, groups, bias=bias),
+            x, ei, w)
