@@ -100,7 +100,7 @@ class ClusterGCNConv(MessagePassing):
         self.diag_lambda = diag_lambda
         self.add_self_loops = add_self_loops
         self.lin_out = Linear(in_channels, out_channels, bias=bias,
-                              weight_initializer="glorot", bias_initializer="zeros")
+                              weight_initializer="glorot")
         self.lin_root = Linear(in_channels, out_channels, bias=False,
                                weight_initializer="glorot")
         self.reset_parameters()

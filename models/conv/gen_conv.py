@@ -108,9 +108,9 @@ class GENConv(MessagePassing):
             # also registers it as ``aggr``, duplicating ``t``/``p`` in the checkpoint.
             self.aggr_module = module
             self.aggr = "softmax" if isinstance(module, SoftmaxAggregation) else "powermean"
+        self.in_channels = in_channels  # as given (str() and attribute as the reference)
         if isinstance(in_channels, int):
             in_channels = (in_channels, in_channels)
-        self.in_channels = in_channels
         self.out_channels = out_channels
         self.eps = eps
         self.edge_dim = edge_dim
@@ -127,7 +127,8 @@ class GENConv(MessagePassing):
         self.mlp = deeper_gcn_mlp(channels, norm, bias)
         if msg_norm:
             self.msg_norm = MessageNorm(learn_msg_scale)
-        self.reset_parameters()
+        # Every submodule is initialised by its constructor; no second reset, so seeded
+        # initialisation draws equal the reference's.
 
     @staticmethod
     def _resolve_aggr(aggr, t: float, learn_t: bool, p: float, learn_p: bool

@@ -56,9 +56,10 @@ class GraphConv(MessagePassing):
                  aggr: Union[str, List[str], object, None] = "add", bias: bool = True,
                  **kwargs):
         super().__init__(aggr=aggr, **kwargs)
+        self.in_channels = in_channels  # as given (str() and attribute as the reference)
         if isinstance(in_channels, int):
             in_channels = (in_channels, in_channels)
-        self.in_channels = in_channels
+        self._in_pair = in_channels
         self.out_channels = out_channels
         rel_channels = in_channels[0]
         if in_channels[0] > 0 and hasattr(self.aggr_module, "get_out_channels"):
@@ -80,7 +81,7 @@ class GraphConv(MessagePassing):
             edge_weight = values if edge_weight is None else edge_weight
         if isinstance(x, Tensor):
             x = (x, x)
-        check_node_channels("GraphConv", x, self.in_channels)
+        check_node_channels("GraphConv", x, self._in_pair)
         if edge_weight is not None and not is_tracing(edge_weight) and edge_weight.dim() != 1:
             raise ValueError(f"GraphConv: 'edge_weight' must be 1-D [num_edges], got shape "
                              f"{list(edge_weight.shape)}")

@@ -78,13 +78,13 @@ class HANConv(MessagePassing):
         self.negative_slope = negative_slope
         self.dropout = dropout
         dim = out_channels // heads
+        self.k_lin = Linear(out_channels, out_channels)  # registered first: checkpoint order
         self.proj = torch.nn.ModuleDict(
             {nt: Linear(in_channels[nt], out_channels) for nt in self.node_types})
         self.lin_src = torch.nn.ParameterDict(
             {"__".join(et): Parameter(torch.empty(1, heads, dim)) for et in self.edge_types})
         self.lin_dst = torch.nn.ParameterDict(
             {"__".join(et): Parameter(torch.empty(1, heads, dim)) for et in self.edge_types})
-        self.k_lin = Linear(out_channels, out_channels)
         self.q = Parameter(torch.empty(1, out_channels))
         self.reset_parameters()
 

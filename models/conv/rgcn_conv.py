@@ -109,6 +109,7 @@ class RGCNConv(MessagePassing):
             raise ValueError(f"{name}: unknown aggr '{aggr}'; expected one of {AGGRS}")
         kwargs.setdefault("node_dim", 0)
         super().__init__(aggr=aggr, **kwargs)
+        self.in_channels = in_channels  # as given (str() and attribute as the reference)
         if isinstance(in_channels, int):
             in_channels = (in_channels, in_channels)
         if min(in_channels) < 1 or out_channels < 1 or num_relations < 1:
@@ -120,7 +121,7 @@ class RGCNConv(MessagePassing):
         if num_blocks is not None and (in_channels[0] % num_blocks or out_channels % num_blocks):
             raise ValueError(f"{name}: num_blocks={num_blocks} must divide in_channels="
                              f"{in_channels[0]} and out_channels={out_channels}")
-        self.in_channels = in_channels
+        self._in_pair = in_channels
         self.out_channels = out_channels
         self.num_relations = num_relations
         self.num_bases = num_bases
@@ -158,7 +159,7 @@ class RGCNConv(MessagePassing):
         if self.num_bases is None:
             return self.weight
         return (self.comp @ self.weight.view(self.num_bases, -1)).view(
-            self.num_relations, self.in_channels[0], self.out_channels)
+            self.num_relations, self._in_pair[0], self.out_channels)
 
     def _prepare(self, x, edge_index, edge_type):
         """Split ``x`` into sides (node ids for ``None``), read a sparse ``adj_t``, and
@@ -169,9 +170,9 @@ class RGCNConv(MessagePassing):
         ids = (_holds_ids(x_src), _holds_ids(x_dst))
         device = self.weight.device
         if x_src is None:
-            x_src = torch.arange(self.in_channels[0], device=device)
+            x_src = torch.arange(self._in_pair[0], device=device)
         if x_dst is None:
-            x_dst = torch.arange(self.in_channels[1], device=device)
+            x_dst = torch.arange(self._in_pair[1], device=device)
         if is_torch_sparse_tensor(edge_index):
             edge_index, values = to_edge_index(edge_index)
             edge_type = values.long() if edge_type is None else edge_type
@@ -187,8 +188,8 @@ class RGCNConv(MessagePassing):
 
     def _check(self, x_src, x_dst, ids, edge_index, edge_type) -> None:
         name = type(self).__name__
-        for side, value, is_ids, expected in (("source", x_src, ids[0], self.in_channels[0]),
-                                              ("target", x_dst, ids[1], self.in_channels[1])):
+        for side, value, is_ids, expected in (("source", x_src, ids[0], self._in_pair[0]),
+                                              ("target", x_dst, ids[1], self._in_pair[1])):
             if is_tracing(value):
                 continue
             if is_ids:
@@ -279,7 +280,7 @@ class FastRGCNConv(RGCNConv):
         weights = self.relation_weights()
         if ids:
             flat = weights.reshape(-1, self.out_channels)
-            return gather(flat, edge_type * self.in_channels[0] + x_j, 0)
+            return gather(flat, edge_type * self._in_pair[0] + x_j, 0)
         weight = gather(weights, edge_type, 0)
         if self.num_blocks is not None:
             blocks = x_j.view(-1, self.num_blocks, weight.shape[-2])

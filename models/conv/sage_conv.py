@@ -43,12 +43,12 @@ class SAGEConv(MessagePassing):
                  root_weight: bool = True, project: bool = False, bias: bool = True,
                  **kwargs):
         super().__init__(aggr=aggr, **kwargs)
+        self.in_channels = in_channels  # as given (str() and attribute as the reference)
         if isinstance(in_channels, int):
             in_channels = (in_channels, in_channels)
         if project and in_channels[0] <= 0:
             raise ValueError("SAGEConv: project=True needs a known source size "
                              "(in_channels[0] > 0)")
-        self.in_channels = in_channels
         self.out_channels = out_channels
         self.normalize = normalize
         self.root_weight = root_weight

@@ -100,7 +100,7 @@ class SimpleConv(MessagePassing):
         return edge_weight.view(-1, 1) * x_j
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(aggr={self.aggr}, combine_root={self.combine_root})"
+        return f"{type(self).__name__}()"
 
 
 __all__ = ["SimpleConv"]

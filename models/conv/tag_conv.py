@@ -52,8 +52,8 @@ class TAGConv(MessagePassing):
         self.out_channels = out_channels
         self.K = K
         self.normalize = normalize
-        self.lins = ModuleList([Linear(in_channels, out_channels, bias=False,
-                                       weight_initializer="glorot") for _ in range(K + 1)])
+        self.lins = ModuleList([Linear(in_channels, out_channels, bias=False)
+                                for _ in range(K + 1)])
         self.bias = Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
