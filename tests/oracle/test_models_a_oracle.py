@@ -308,3 +308,17 @@ def test_metapath2vec(graph, walk_length, context):
     for a, b in ((pos, their_pos), (neg, their_neg)):
         assert torch.equal(a >= sizes["author"], b >= sizes["author"])
     torch.testing.assert_close(ours.loss(pos, neg), theirs.loss(pos, neg))
+
+
+@settings(max_examples=5, deadline=None)
+@given(graph=hypothesis_graph(channels=4), layers=st.integers(1, 3))
+def test_signed_gcn(graph, layers):
+    """Embeddings, the link classifier and the losses with the same sampled negatives
+    (create_spectral_features and test() need scikit-learn in the reference)."""
+    ei = graph["edge_index"]
+    half = ei.shape[1] // 2
+    pos, neg = ei[:, :half], ei[:, half:]
+    ours, theirs = pair("SignedGCN", 4, 8, layers)
+    compare(ours, theirs, graph["x"], pos, neg)
+    z = ours(graph["x"], pos, neg).detach()
+    torch.testing.assert_close(ours.discriminate(z, ei), theirs.discriminate(z, ei))
