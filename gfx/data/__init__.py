@@ -13,7 +13,7 @@ from .datasets import (InMemoryDataset, KarateClub, Planetoid, RestrictedUnpickl
 from .hetero_data import HeteroData
 from .loader import Collater, DataLoader
 from .storage import EdgeStorage, NodeStorage, Storage
-from .transforms import NormalizeFeatures
+from . import transforms
 
 __all__ = [
     "Data", "HeteroData", "Batch", "DataBatch", "HeteroDataBatch", "DataLoader", "Collater",
@@ -22,3 +22,9 @@ __all__ = [
     "SyntheticGraphDataset", "KarateClub", "Planetoid", "TUDataset",
     "RestrictedUnpickler", "restricted_load", "restricted_loads",
 ]
+
+
+def __getattr__(name: str):
+    if name == "NormalizeFeatures":  # kept here for old imports; lives in gfx.transforms
+        return transforms.NormalizeFeatures
+    raise AttributeError(f"module 'gfx.data' has no attribute {name!r}")

@@ -96,6 +96,10 @@ class Data:
     def __delitem__(self, key: str) -> None:
         del self._store[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when absent."""
+        return self._store.get(key, default)
+
     def __contains__(self, key: str) -> bool:
         return key in self._store
 

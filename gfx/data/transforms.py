@@ -1,41 +1,23 @@
-"""Graph transforms that the datasets accept as ``transform`` / ``pre_transform``."""
-from __future__ import annotations
+"""The graph transforms, also reachable as ``gfx.data.transforms``: the same objects as
+:mod:`gfx.transforms`, resolved on first use (``gfx.transforms`` imports ``gfx.data``,
+so importing it eagerly here would be circular)."""
+from typing import Any
 
-from typing import List, Sequence, Union
+__all__ = [
+    "BaseTransform", "Compose", "NormalizeFeatures", "ToUndirected", "AddSelfLoops",
+    "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
+    "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
+]
 
-from torch import Tensor
 
-from .data import Data
-from .hetero_data import HeteroData
+def __getattr__(name: str) -> Any:
+    import gfx.transforms
+    try:
+        return getattr(gfx.transforms, name)
+    except AttributeError:
+        raise AttributeError(f"module 'gfx.data.transforms' has no attribute {name!r}; "
+                             f"the transforms are {__all__}") from None
 
 
-class NormalizeFeatures:
-    r"""Scale every row of the selected attributes to sum to one.
-
-    .. math::
-        x_{v,:} \leftarrow \frac{x_{v,:}}{\sum_j x_{v,j}}
-
-    Rows whose sum is zero stay zero.  Meant for non-negative features such as the
-    bag-of-words vectors of the Planetoid datasets.  Works on :class:`~gfx.data.Data`
-    and on every store of a :class:`~gfx.data.HeteroData`; the graph is changed in
-    place and returned.
-
-    Args:
-        attrs (list of str, optional): attributes to normalise.
-            (default: :obj:`["x"]`)
-    """
-
-    def __init__(self, attrs: Sequence[str] = ("x",)):
-        self.attrs: List[str] = list(attrs)
-
-    def __call__(self, data: Union[Data, HeteroData]) -> Union[Data, HeteroData]:
-        for store in data.stores:
-            for key in self.attrs:
-                value = store._mapping.get(key)
-                if isinstance(value, Tensor) and value.is_floating_point() and value.dim() > 0:
-                    total = value.sum(dim=-1, keepdim=True)
-                    store[key] = value / total.masked_fill(total == 0, 1)
-        return data
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(attrs={self.attrs})"
+def __dir__():
+    return sorted(__all__)

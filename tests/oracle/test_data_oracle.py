@@ -85,7 +85,7 @@ def test_loader_collates_reference_graphs(graphs, batch_size):
 TRANSFORMS = [
     lambda: T.NormalizeFeatures(), lambda: T.ToUndirected(), lambda: T.AddSelfLoops(),
     lambda: T.RemoveSelfLoops(), lambda: T.GCNNorm(), lambda: T.Constant(),
-    lambda: T.OneHotDegree(8), lambda: T.AddRandomWalkPE(3),
+    lambda: T.OneHotDegree(20), lambda: T.AddRandomWalkPE(3),
     lambda: T.Compose([T.ToUndirected(), T.NormalizeFeatures()]),
 ]
 
@@ -125,3 +125,102 @@ def test_tu_dataset_matches_reference(tmp_path, use_node_attr, use_edge_attr):
     for i in range(len(ours)):
         _same_graph(ours[i], theirs[i])
     assert len(ours[:0.5]) == len(theirs[:0.5])
+
+
+def _weighted_pair(edge_index, n):
+    ours, theirs = _pair(edge_index, n)
+    w = torch.rand(edge_index.size(1), generator=torch.Generator().manual_seed(n)) + 0.5
+    ours.edge_weight = w
+    theirs.edge_weight = w
+    return ours, theirs
+
+
+def _gfx_transforms():
+    import gfx.transforms as G
+    return G
+
+
+PAIRED = [
+    ("NormalizeFeatures", (), {}), ("ToUndirected", (), {}),
+    ("ToUndirected", (), {"reduce": "mean"}), ("AddSelfLoops", (), {}),
+    ("AddSelfLoops", (), {"fill_value": 2.0}), ("RemoveSelfLoops", (), {}),
+    ("GCNNorm", (), {}), ("GCNNorm", (), {"add_self_loops": False}),
+    ("Constant", (), {"value": 0.5}), ("Constant", (), {"cat": False}),
+    ("OneHotDegree", (20,), {}), ("OneHotDegree", (20,), {"in_degree": True}),
+    ("ToDevice", ("cpu",), {}),
+]
+
+
+@settings(max_examples=10, deadline=None)
+@given(graph=edge_lists(max_nodes=6))
+def test_random_walk_pe_matches_reference_without_weights_or_duplicates(graph):
+    """Where the definitions agree (see AddRandomWalkPE's docstring for the rest)."""
+    from gfx.utils import coalesce
+    ei, n, _ = graph
+    ei = coalesce(ei, num_nodes=n)
+    G = _gfx_transforms()
+    for args, kwargs in (((3,), {}), ((2,), {"attr_name": None})):
+        ours, theirs = _pair(ei, n)
+        assert repr(G.AddRandomWalkPE(*args, **kwargs)) == repr(T.AddRandomWalkPE(*args))
+        _same_graph(G.AddRandomWalkPE(*args, **kwargs)(ours),
+                    T.AddRandomWalkPE(*args, **kwargs)(theirs))
+
+
+@pytest.mark.parametrize("name,args,kwargs", PAIRED)
+@settings(max_examples=5, deadline=None)
+@given(graph=edge_lists(max_nodes=6))
+def test_transforms_match_reference(name, args, kwargs, graph):
+    ei, n, _ = graph
+    ours, theirs = _weighted_pair(ei, n)
+    mine = getattr(_gfx_transforms(), name)(*args, **kwargs)
+    ref = getattr(T, name)(*args, **kwargs)
+    assert repr(mine) == repr(ref)
+    _same_graph(mine(ours), ref(theirs))
+
+
+@settings(max_examples=5, deadline=None)
+@given(graph=edge_lists(max_nodes=6))
+def test_to_sparse_tensor_matches_reference(graph):
+    """On duplicate-free graphs: the reference's sort is not stable, so the order of the
+    attributes of duplicate edges is not defined there (gfx keeps input order)."""
+    from gfx.utils import coalesce
+    ei, n, _ = graph
+    ei = coalesce(ei, num_nodes=n)[:, torch.randperm(coalesce(ei, num_nodes=n).size(1))]
+    G = _gfx_transforms()
+    for kwargs in ({}, {"attr": "edge_attr"}, {"layout": torch.sparse_coo}):
+        ours, theirs = _weighted_pair(ei, n)
+        assert repr(G.ToSparseTensor(**kwargs)) == repr(T.ToSparseTensor(**kwargs))
+        a, b = G.ToSparseTensor(**kwargs)(ours), T.ToSparseTensor(**kwargs)(theirs)
+        assert a.adj_t.layout == b.adj_t.layout
+        _same_graph(a, b)
+
+
+@pytest.mark.parametrize("split", ["train_rest", "test_rest", "random"])
+def test_random_node_split_same_seed_same_masks(split):
+    G = _gfx_transforms()
+    ours, theirs = _pair(torch.zeros(2, 0, dtype=torch.long), 40)
+    ours.y = theirs.y = torch.arange(40) % 4
+    for num_splits in (1, 3):
+        torch.manual_seed(1)
+        a = G.RandomNodeSplit(split, num_splits, 3, 5, 0.25)(ours)
+        torch.manual_seed(1)
+        b = T.RandomNodeSplit(split, num_splits, 3, 5, 0.25)(theirs)
+        assert repr(G.RandomNodeSplit(split)) == repr(T.RandomNodeSplit(split))
+        _same_graph(a, b)
+
+
+def test_compose_and_link_split_shapes():
+    G = _gfx_transforms()
+    assert repr(G.Compose([G.ToUndirected(), G.NormalizeFeatures()])) == repr(
+        T.Compose([T.ToUndirected(), T.NormalizeFeatures()]))
+    assert repr(G.RandomLinkSplit()) == repr(T.RandomLinkSplit())
+    n = 30
+    pairs = torch.combinations(torch.arange(n), 2)[::7].t()
+    ei = torch.cat([pairs, pairs.flip(0)], 1)
+    ours, theirs = _pair(ei, n)
+    for kwargs in ({}, {"is_undirected": True}, {"split_labels": True},
+                   {"disjoint_train_ratio": 0.3}, {"add_negative_train_samples": False}):
+        for a, b in zip(G.RandomLinkSplit(**kwargs)(ours), T.RandomLinkSplit(**kwargs)(theirs)):
+            assert sorted(a.keys()) == sorted(b.keys()), kwargs
+            for key in a.keys():
+                assert a[key].shape == b[key].shape, (kwargs, key)

@@ -1,0 +1,25 @@
+"""Graph transforms with the reference API's names, arguments and ``repr``.
+
+Each transform is a callable (:class:`BaseTransform`) that takes a
+:class:`~gfx.data.Data` or :class:`~gfx.data.HeteroData` (or, by duck typing, a
+reference graph: it only uses the container API) and returns the transformed graph;
+datasets take them as ``transform`` / ``pre_transform``. ``gfx.data.transforms`` holds
+the same objects.
+"""
+from .base_transform import BaseTransform
+from .compose import Compose
+from .features import Constant, OneHotDegree, ToDevice
+from .gcn_norm import GCNNorm
+from .normalize_features import NormalizeFeatures
+from .positional_encoding import AddLaplacianEigenvectorPE, AddRandomWalkPE
+from .random_link_split import RandomLinkSplit
+from .random_node_split import RandomNodeSplit
+from .self_loops import AddSelfLoops, RemoveSelfLoops
+from .to_sparse_tensor import ToSparseTensor
+from .to_undirected import ToUndirected
+
+__all__ = [
+    "BaseTransform", "Compose", "NormalizeFeatures", "ToUndirected", "AddSelfLoops",
+    "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
+    "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
+]
