@@ -49,6 +49,17 @@ def _history(g):
     return torch.randn(N, 3, 8, generator=g), torch.randint(0, N, (2, E), generator=g)
 
 
+class FirstOutput(torch.nn.Module):
+    """The node features of a layer that returns ``(out, extra)`` (``PANConv``)."""
+
+    def __init__(self, layer: torch.nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x, edge_index):
+        return self.layer(x, edge_index)[0]
+
+
 EXAMPLES = {
     "SignedConv": Example(lambda: _n("SignedConv")(F_IN, 4, first_aggr=True), _signed,
                           _signed_resize),
@@ -65,6 +76,7 @@ EXAMPLES = {
     "MixHopConv": Example(lambda: _n("MixHopConv")(F_IN, 4, powers=[0, 1, 2]), _graph),
     "SuperGATConv": Example(lambda: _n("SuperGATConv")(F_IN, 4, heads=2), _graph),
     "DNAConv": Example(lambda: _n("DNAConv")(8, heads=2, groups=2), _history),
+    "PANConv": Example(lambda: FirstOutput(_n("PANConv")(F_IN, 8, filter_size=2)), _graph),
 }
 
 NOTES = {
@@ -72,4 +84,5 @@ NOTES = {
     "EGConv(multi)": "several aggregators in one overridden aggregate: not fused",
     "SuperGATConv": "the softmax runs inside message (on x_i and x_j): not fused",
     "DNAConv": "per-edge attention over each node's layer history (matmuls): not fused",
+    "PANConv": "walk counts are cached structure; the column-sum scatter stays unfused",
 }

@@ -157,3 +157,17 @@ def test_dna_conv(graph, heads_groups, bias, weighted, seed):
     heads, groups = heads_groups
     compare(gnn.DNAConv(8, heads, groups, bias=bias), pyg.DNAConv(8, heads, groups, bias=bias),
             x, ei, w)
+
+
+@SETTINGS
+@given(hypothesis_graph(channels=4), st.integers(0, 3))
+def test_pan_conv(graph, filter_size):
+    pytest.importorskip("torch_sparse", reason="the reference PANConv builds a torch-sparse "
+                        "SparseTensor; torch-sparse is not installed")
+    ours, theirs = gnn.PANConv(4, 3, filter_size), pyg.PANConv(4, 3, filter_size)
+    assert str(ours) == str(theirs)
+    theirs.load_state_dict(ours.state_dict())
+    out_a, met_a = ours(graph["x"], graph["edge_index"])
+    out_b, met_b = theirs(graph["x"], graph["edge_index"])
+    torch.testing.assert_close(out_a, out_b)
+    torch.testing.assert_close(met_a.to_dense(), met_b.to_dense())
