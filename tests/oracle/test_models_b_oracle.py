@@ -189,3 +189,35 @@ def test_tgn_memory_matches(aggr, seed):
     everyone = torch.arange(n)
     for x, y in zip(ours(everyone), theirs(everyone)):
         torch.testing.assert_close(x, y)
+
+
+def knowledge_events(num_nodes=5, num_rels=3, num_events=30, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return list(zip(torch.randint(0, num_nodes, (num_events,), generator=g).tolist(),
+                    torch.randint(0, num_rels, (num_events,), generator=g).tolist(),
+                    torch.randint(0, num_nodes, (num_events,), generator=g).tolist(),
+                    torch.randint(0, 2, (num_events,), generator=g).cumsum(0).tolist()))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_renet_matches(seed):
+    from torch_geometric.data import Data as RefData
+
+    from gfx.data import Batch, Data
+    seq_len = 3
+    ours_pt, ref_pt = gnn.RENet.pre_transform(seq_len), pyg.RENet.pre_transform(seq_len)
+    events = []
+    for s, r, o, t in knowledge_events(seed=seed):
+        one = dict(sub=torch.tensor([s]), rel=torch.tensor([r]), obj=torch.tensor([o]),
+                   t=torch.tensor([t]))
+        a, b = ours_pt(Data(**one)), ref_pt(RefData(**one))
+        for key in ("h_sub", "h_sub_t", "h_obj", "h_obj_t"):
+            assert torch.equal(a[key], b[key]), key
+        events.append(a)
+    batch = Batch.from_data_list(events[-8:], follow_batch=["h_sub", "h_obj"])
+    torch.manual_seed(seed)
+    ours = gnn.RENet(5, 3, 6, seq_len)  # the reference fails with num_layers > 1
+    theirs = pyg.RENet(5, 3, 6, seq_len)
+    compare(ours, theirs, batch)
+    logits = torch.randn(8, 5)
+    assert torch.allclose(ours.test(logits, batch.obj), theirs.test(logits, batch.obj))
