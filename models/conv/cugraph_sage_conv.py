@@ -1,0 +1,171 @@
+"""``CuGraphSAGEConv``: GraphSAGE with the interface of the reference's cugraph-ops layer,
+and the graph-input helpers shared by the ``CuGraph*`` layers."""
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gfx.message_passing import MessagePassing
+from gfx.nn.dense.linear import Linear
+from gfx.utils import is_tracing
+
+CSC = Tuple[Tensor, Tensor, int]
+GraphInput = Union[Tensor, CSC]
+SAGE_AGGRS = ("mean", "sum", "add", "min", "max")
+
+
+def to_csc(edge_index: Tensor, size: Optional[Tuple[int, int]] = None,
+           edge_attr: Optional[Tensor] = None):
+    """``(row, colptr, num_src_nodes)``: ``edge_index`` sorted by target (CSC), and
+    ``edge_attr`` in the same order when given (then ``((row, colptr, n), edge_attr)``).
+
+    Args:
+        edge_index (Tensor): ``[2, E]`` connectivity, sources in row 0.
+        size ((int, int), optional): numbers of source and target nodes.
+            (default: ``None``, inferred from the largest ids)
+        edge_attr (Tensor, optional): per-edge values to reorder. (default: ``None``)
+    """
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"to_csc: 'edge_index' must be a [2, num_edges] tensor, got "
+                         f"{getattr(edge_index, 'shape', type(edge_index).__name__)}")
+    row, col = edge_index
+    num_src = size[0] if size is not None else (int(row.max()) + 1 if row.numel() else 0)
+    num_dst = size[1] if size is not None else (int(col.max()) + 1 if col.numel() else 0)
+    perm = torch.sort(col, stable=True).indices
+    counts = torch.bincount(col, minlength=num_dst)
+    colptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+    csc = (row[perm], colptr, num_src)
+    return csc if edge_attr is None else (csc, edge_attr[perm])
+
+
+def _csc_targets(colptr: Tensor) -> Tensor:
+    rows = torch.arange(colptr.numel() - 1, device=colptr.device)
+    return torch.repeat_interleave(rows, colptr[1:] - colptr[:-1])
+
+
+# Entry counts come from the pointer values: one node in captured graphs.
+torch.fx.wrap("_csc_targets")
+
+
+def cugraph_graph(layer: str, x: Tensor, graph: GraphInput,
+                  max_num_neighbors: Optional[int]) -> Tuple[Tensor, Tuple[int, int]]:
+    """``(edge_index, (num_src, num_dst))`` from a ``CuGraph*`` layer's graph input.
+
+    ``graph`` is a ``[2, E]`` edge index (an object with ``sparse_size()``, such as the
+    reference's ``EdgeIndex``, gives the sizes; otherwise both sides have ``x``'s rows) or a
+    CSC triple ``(row, colptr, num_src_nodes)`` from :func:`to_csc`, whose targets are the
+    first ``len(colptr) - 1`` rows of ``x``.  ``max_num_neighbors`` is a kernel hint of the
+    vendor library: checked, then unused.
+    """
+    if max_num_neighbors is not None and (not isinstance(max_num_neighbors, int)
+                                          or max_num_neighbors < 0):
+        raise ValueError(f"{layer}: 'max_num_neighbors' must be None or a non-negative int, "
+                         f"got {max_num_neighbors!r}")
+    if isinstance(graph, (tuple, list)):
+        if len(graph) != 3:
+            raise ValueError(f"{layer}: a CSC graph must be (row, colptr, num_src_nodes), "
+                             f"got {len(graph)} entries")
+        row, colptr, num_src = graph
+        num_dst = colptr.shape[0] - 1
+        if not is_tracing(row, colptr) and (colptr.dim() != 1 or colptr.numel() < 1
+                                            or row.numel() != int(colptr[-1])):
+            raise ValueError(f"{layer}: a CSC graph needs colptr [num_dst + 1] ending at the "
+                             f"number of rows ({row.numel()}), got colptr "
+                             f"{colptr.tolist() if colptr.numel() < 12 else colptr.shape}")
+        return torch.stack([row, _csc_targets(colptr)]), (num_src, num_dst)
+    if not isinstance(graph, Tensor):
+        raise TypeError(f"{layer}: 'edge_index' must be a [2, num_edges] tensor or a CSC "
+                        f"triple (row, colptr, num_src_nodes), got {type(graph).__name__}")
+    if hasattr(graph, "sparse_size"):  # EdgeIndex-like: sizes travel with the indices
+        size = tuple(graph.sparse_size())
+        size = (size[0] if size[0] is not None else x.shape[0],
+                size[1] if size[1] is not None else x.shape[0])
+        return graph.as_subclass(Tensor), size
+    return graph, (x.shape[0], x.shape[0])
+
+
+class CuGraphSAGEConv(MessagePassing):
+    """The GraphSAGE operator of "Inductive Representation Learning on Large Graphs", with
+    the interface of the reference's cugraph-ops layer.
+
+    .. math::
+        \\mathbf{x}'_i = \\mathbf{W} \\left[ \\bigoplus_{j \\in \\mathcal{N}(i)}
+        \\mathbf{x}_j \\,\\Vert\\, \\mathbf{x}_i \\right] + \\mathbf{b}
+
+    one linear map ``lin`` over the aggregated neighbours concatenated with the root
+    (``root_weight=True``; else over the aggregation alone).  With ``project=True`` every
+    node is first mapped by :math:`\\mathrm{ReLU}(\\mathbf{P} \\mathbf{x} + \\mathbf{c})`
+    (``pre_lin``); with ``normalize=True`` outputs are scaled to unit L2 norm.  The
+    reference calls the pylibcugraphops CUDA kernels; gfx runs its own message passing
+    (any device, eager and compiled): ``lin.weight`` equals ``[W_l | W_r]`` of
+    :class:`gfx.nn.SAGEConv`.
+
+    Args:
+        in_channels (int): input features per node.
+        out_channels (int): output features per node.
+        aggr (str, optional): ``"mean"``, ``"sum"``, ``"min"`` or ``"max"``.
+            (default: ``"mean"``)
+        normalize (bool, optional): L2-normalise the output. (default: ``False``)
+        root_weight (bool, optional): concatenate the root's features. (default: ``True``)
+        project (bool, optional): project the inputs first. (default: ``False``)
+        bias (bool, optional): bias of ``lin``. (default: ``True``)
+
+    Shapes: ``x`` ``[N_src, in_channels]``; ``edge_index`` ``[2, E]`` (or an
+    ``EdgeIndex``-like tensor, or a CSC triple ``(row, colptr, N_src)`` whose targets are the
+    first ``N_dst`` rows of ``x``) -> ``[N_dst, out_channels]``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, aggr: str = "mean",
+                 normalize: bool = False, root_weight: bool = True, project: bool = False,
+                 bias: bool = True):
+        if aggr not in SAGE_AGGRS:
+            raise ValueError(f"CuGraphSAGEConv: 'aggr' must be one of {SAGE_AGGRS}, got "
+                             f"{aggr!r}")
+        super().__init__(aggr="sum" if aggr == "add" else aggr)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.normalize = normalize
+        self.root_weight = root_weight
+        self.project = project
+        self.pre_lin = Linear(in_channels, in_channels, bias=True) if project else None
+        width = 2 * in_channels if root_weight else in_channels
+        self.lin = Linear(width, out_channels, bias=bias)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if self.pre_lin is not None:
+            self.pre_lin.reset_parameters()
+        self.lin.reset_parameters()
+
+    to_csc = staticmethod(to_csc)
+
+    def forward(self, x: Tensor, edge_index: GraphInput,
+                max_num_neighbors: Optional[int] = None) -> Tensor:
+        edge_index, size = cugraph_graph("CuGraphSAGEConv", x, edge_index, max_num_neighbors)
+        if not is_tracing(x) and (x.dim() != 2 or x.shape[1] != self.in_channels):
+            raise ValueError(f"CuGraphSAGEConv: 'x' must have shape [num_nodes, "
+                             f"{self.in_channels}], got {list(x.shape)}")
+        if self.pre_lin is not None:
+            x = F.relu(self.pre_lin(x))
+        x_dst = x[:size[1]]
+        out = self.propagate(edge_index, x=(x, x_dst), size=size)
+        if self.root_weight:
+            out = torch.cat([out, x_dst], dim=-1)
+        out = self.lin(out)
+        if self.normalize:
+            out = F.normalize(out, p=2.0, dim=-1)
+        return out
+
+    def message(self, x_j: Tensor) -> Tensor:
+        return x_j
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
+                f"aggr={self.aggr})")
+
+
+__all__ = ["CuGraphSAGEConv"]
