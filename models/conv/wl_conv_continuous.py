@@ -24,6 +24,10 @@ class WLConvContinuous(MessagePassing):
     with :math:`e_{j,i}` the weight of the edge from ``j`` to ``i`` (default 1).  A node
     whose incoming weights sum to 0 (no neighbours) keeps half its features.  When ``x``
     is a pair whose target side is ``None``, the result is the weighted mean alone.
+    Under ``flow="target_to_source"`` the normaliser is the weight sum at the node that
+    aggregates (``edge_index[0]``), so the result is still a mean; the reference divides
+    by the weight sum at ``edge_index[1]`` whatever the flow (not a mean, and out of range
+    for bipartite graphs).
 
     Args:
         **kwargs: arguments of :class:`gfx.nn.MessagePassing` (``aggr`` ``"add"``).

@@ -47,3 +47,11 @@ def test_wl_continuous_errors():
         conv(torch.randn(3, 2), torch.tensor([[0], [1]]), torch.ones(2))
     with pytest.raises(IndexError, match="edge_index"):
         conv(torch.randn(3, 2), torch.tensor([[0], [7]]))
+
+
+def test_target_to_source_averages_at_the_aggregating_node():
+    conv = WLConvContinuous(flow="target_to_source")
+    x = torch.tensor([[1.0], [2.0], [6.0]])
+    ei = torch.tensor([[0, 0, 1], [1, 2, 2]])  # node 0 reads 1 and 2, node 1 reads 2
+    expected = 0.5 * (x + torch.tensor([[4.0], [6.0], [0.0]]))
+    torch.testing.assert_close(conv(x, ei), expected)
