@@ -322,3 +322,13 @@ def test_signed_gcn(graph, layers):
     compare(ours, theirs, graph["x"], pos, neg)
     z = ours(graph["x"], pos, neg).detach()
     torch.testing.assert_close(ours.discriminate(z, ei), theirs.discriminate(z, ei))
+
+
+@settings(max_examples=5, deadline=None)
+@given(graph=hypothesis_graph(channels=4), disable=st.booleans())
+def test_group_add_rev(graph, disable):
+    """The reference empties its input's storage until backward; compare() hands each
+    side its own copy of the inputs, so that does not interfere."""
+    ours = gnn.GroupAddRev(gnn.GCNConv(2, 2), num_groups=2, disable=disable)
+    theirs = pyg.GroupAddRev(pyg.GCNConv(2, 2), num_groups=2, disable=disable)
+    compare(ours, theirs, graph["x"], graph["edge_index"])
