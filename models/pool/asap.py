@@ -60,7 +60,15 @@ def coarsen(edge_index: Tensor, edge_weight: Tensor, score: Tensor, perm: Tensor
     return edge_index[:, ~loop], val[~loop]
 
 
+def remaining_self_loops(edge_index: Tensor, edge_weight: Tensor, num_nodes: int
+                         ) -> Tuple[Tensor, Tensor]:
+    """:func:`gfx.utils.add_remaining_self_loops` with fill value 1, as one run-time call
+    in captured graphs (its output size depends on the data)."""
+    return add_remaining_self_loops(edge_index, edge_weight, 1.0, num_nodes)
+
+
 torch.fx.wrap("coarsen")
+torch.fx.wrap("remaining_self_loops")
 
 
 class ASAPooling(torch.nn.Module):
@@ -147,9 +155,8 @@ class ASAPooling(torch.nn.Module):
         num_nodes = x.size(0)
         weighted = edge_weight is not None
         if edge_weight is None:
-            edge_weight = torch.ones(edge_index.size(1), dtype=x.dtype, device=x.device)
-        edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, 1.0,
-                                                           num_nodes)
+            edge_weight = x.new_ones(edge_index.size(1))
+        edge_index, edge_weight = remaining_self_loops(edge_index, edge_weight, num_nodes)
         batch = default_batch(x, batch)
         x_pool = x
         if self.gnn_intra_cluster is not None:

@@ -23,6 +23,7 @@ from torch import Tensor
 from gfx.nn.dense.linear import Linear
 from gfx.nn.pool.topk_pool import check_graph
 from gfx.ops import scatter, segment_softmax
+from gfx.ops._checks import is_tracing
 from gfx.utils import coalesce
 
 __all__ = ["EdgePooling"]
@@ -218,7 +219,7 @@ class EdgePooling(torch.nn.Module):
             x (Tensor): ``[N', F]`` features of the pooled nodes.
             unpool_info (UnpoolInfo): the fourth output of :meth:`forward`.
         """
-        if x.shape[0] != unpool_info.new_edge_score.numel():
+        if not is_tracing(x) and x.shape[0] != unpool_info.new_edge_score.numel():
             raise ValueError(f"EdgePooling.unpool: 'x' has {x.shape[0]} rows but the "
                              f"pooled graph had {unpool_info.new_edge_score.numel()} nodes")
         new_x = x / unpool_info.new_edge_score.view(-1, 1)

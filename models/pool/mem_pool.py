@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Conv2d, KLDivLoss, Parameter
+from torch.nn import Conv2d, Parameter
 
 from gfx.nn.dense.linear import Linear
 from gfx.utils import to_dense_batch
@@ -13,6 +14,26 @@ from gfx.utils import to_dense_batch
 __all__ = ["MemPooling"]
 
 EPS = 1e-15
+
+
+def dense_input(x: Tensor, batch: Optional[Tensor], mask: Optional[Tensor],
+                max_num_nodes: Optional[int], batch_size: Optional[int],
+                in_channels: int) -> Tuple[Tensor, Tensor]:
+    """``(x, mask)`` in dense ``[B, N, F]`` / ``[B, N]`` form: stacked features are
+    padded with :func:`gfx.utils.to_dense_batch`; dense ones get an all-true mask when
+    none is given.  One run-time call in captured graphs (shapes depend on the data)."""
+    if x.dim() <= 2:
+        x, mask = to_dense_batch(x, batch, max_num_nodes=max_num_nodes,
+                                 batch_size=batch_size)
+    elif mask is None:
+        mask = x.new_ones((x.size(0), x.size(1)), dtype=torch.bool)
+    if x.dim() != 3 or x.size(-1) != in_channels:
+        raise ValueError(f"MemPooling: 'x' must have {in_channels} channels, got shape "
+                         f"{list(x.shape)}")
+    return x, mask
+
+
+torch.fx.wrap("dense_input")
 
 
 class MemPooling(torch.nn.Module):
@@ -89,8 +110,8 @@ class MemPooling(torch.nn.Module):
         denom = sharpened.sum(dim=2, keepdim=True)
         denom = denom.masked_fill(S.sum(dim=2, keepdim=True) == 0.0, 1.0)
         P = sharpened / denom
-        loss = KLDivLoss(reduction="batchmean", log_target=False)
-        return loss(S.clamp(EPS).log(), P.clamp(EPS))
+        return F.kl_div(S.clamp(EPS).log(), P.clamp(EPS), reduction="batchmean",
+                        log_target=False)
 
     def forward(self, x: Tensor, batch: Optional[Tensor] = None,
                 mask: Optional[Tensor] = None, max_num_nodes: Optional[int] = None,
@@ -109,15 +130,9 @@ class MemPooling(torch.nn.Module):
             batch_size (int, optional): number of graphs of stacked ``x``.
                 (default: ``None``)
         """
-        if x.dim() <= 2:
-            x, mask = to_dense_batch(x, batch, max_num_nodes=max_num_nodes,
-                                     batch_size=batch_size)
-        elif mask is None:
-            mask = x.new_ones((x.size(0), x.size(1)), dtype=torch.bool)
-        if x.dim() != 3 or x.size(-1) != self.in_channels:
-            raise ValueError(f"MemPooling: 'x' must have {self.in_channels} channels, "
-                             f"got shape {list(x.shape)}")
-        B, N, _ = x.size()
+        x, mask = dense_input(x, batch, mask, max_num_nodes, batch_size,
+                              self.in_channels)
+        B, N = x.size(0), x.size(1)
         H, K = self.heads, self.num_clusters
         dist = torch.cdist(self.k.view(H * K, -1), x.reshape(B * N, self.in_channels),
                            p=2) ** 2

@@ -14,6 +14,10 @@ from gfx.ops._checks import is_tracing
 
 __all__ = ["PANPooling"]
 
+# Imported run-time steps stay single calls in captured graphs here too (torch.fx.wrap
+# patches one module's globals; NOTE [pooling in captured graphs] in topk_pool.py).
+torch.fx.wrap("filter_adj")
+
 
 def met_entries(M: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     """``(row, col, value)`` of a torch.sparse matrix (COO or CSR), row-major order."""

@@ -12,6 +12,10 @@ from gfx.nn.pool.topk_pool import (SelectTopK, check_graph, check_ratio, default
 
 __all__ = ["SAGPooling"]
 
+# Imported run-time steps stay single calls in captured graphs here too (torch.fx.wrap
+# patches one module's globals; NOTE [pooling in captured graphs] in topk_pool.py).
+torch.fx.wrap("filter_adj")
+
 
 class SAGPooling(torch.nn.Module):
     """The self-attention pooling operator of "Self-Attention Graph Pooling" and
