@@ -1,6 +1,7 @@
 """``PANConv``: path integral based convolution of Ma et al. (2020)."""
 from __future__ import annotations
 
+import warnings
 from typing import Tuple
 
 import torch
@@ -19,6 +20,12 @@ def _coo(indices: Tensor, values: Tensor, n: int) -> Tensor:
     return torch.sparse_coo_tensor(indices, values, (n, n), check_invariants=False).coalesce()
 
 
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    with warnings.catch_warnings():  # torch routes COO products through its beta CSR code
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse.mm(a, b).coalesce()
+
+
 def _walk_counts(edge_index: Tensor, num_nodes: int, filter_size: int) -> Tuple[Tensor, Tensor]:
     n, device = num_nodes, edge_index.device
     ones = lambda k: torch.ones(k, dtype=torch.float64, device=device)  # noqa: E731
@@ -28,7 +35,7 @@ def _walk_counts(edge_index: Tensor, num_nodes: int, filter_size: int) -> Tuple[
     keys, values, which = [], [], []
     for p in range(filter_size + 1):
         if p > 0:  # A^p = A^(p-1) A; an empty product stays empty
-            power = torch.sparse.mm(power, adj).coalesce() if adj._nnz() else \
+            power = _matmul(power, adj) if adj._nnz() else \
                 _coo(edge_index.new_zeros(2, 0), ones(0), n)
         idx = power.indices()
         keys.append(idx[0] * n + idx[1])
