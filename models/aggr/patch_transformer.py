@@ -111,8 +111,13 @@ class PatchTransformerAggregation(Aggregation):
             for a single patch). (default: ``"mean"``)
 
     ``forward`` takes ``max_num_elements`` (int, optional): a fixed padded length, rounded
-    up to a multiple of ``patch_size``; a larger group raises ``ValueError``.  (The
-    reference rounds it down and silently drops the elements beyond it.)
+    up to a multiple of ``patch_size``; a larger group raises ``ValueError``.
+
+    Differs from the reference where the reference drops input: there the padded length
+    (the largest group, or ``max_num_elements``) is sometimes rounded *down* to a
+    multiple of ``patch_size``, silently cutting the last elements of the largest
+    groups; here it is always rounded up, so every element is read.  When the largest
+    group's size is a multiple of ``patch_size`` the two agree.
     """
 
     def __init__(self, in_channels: int, out_channels: int, patch_size: int,

@@ -5,10 +5,11 @@ entries (see :func:`gfx.nn.aggr._dense.to_dense_groups`).
 
 NOTE [attention over an empty set]
     A group without elements has no key to attend to; a softmax over no entries is 0/0.
-    Here the attention output of such a query is 0 (so the block returns its residual
-    path), never NaN.  The mask row of an empty set is opened before the softmax (the
-    padded keys are finite zeros) and the result is multiplied by 0 afterwards, which
-    keeps the computation free of data-dependent control flow.
+    Here every attention weight of such a query is 0, so the attended value is the zero
+    vector and the attention output is the output projection of zero, i.e. its bias
+    (the reference's values and gradients), never NaN.  The mask row of an empty set is
+    opened before the softmax (the padded keys are finite zeros) and the result replaced
+    afterwards, which keeps the computation free of data-dependent control flow.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class MultiheadAttentionBlock(torch.nn.Module):
         \\mathrm{ReLU}(\\mathbf{H}\\mathbf{W} + \\mathbf{b}))
 
     The layer norms are the identity when ``layer_norm=False``.  Padded queries (where
-    ``x_mask`` is ``False``) get a zero attention output; see
-    ``NOTE [attention over an empty set]``.
+    ``x_mask`` is ``False``) get a zero attention output; queries into an empty set get
+    the output projection's bias (see ``NOTE [attention over an empty set]``).
 
     Args:
         channels (int): the size :math:`C` of each element.
@@ -75,7 +76,8 @@ class MultiheadAttentionBlock(torch.nn.Module):
             has_keys = y_mask.any(dim=1, keepdim=True)                        # [B, 1]
             ignore = ~y_mask & has_keys
             out, _ = self.attn(x, y, y, key_padding_mask=ignore, need_weights=False)
-            out = out * has_keys.unsqueeze(-1).to(out.dtype)
+            keep = has_keys.unsqueeze(-1).to(out.dtype)
+            out = out * keep + (1 - keep) * self.attn.out_proj.bias
         if x_mask is not None:
             out = out * x_mask.unsqueeze(-1).to(out.dtype)
         out = out + x
