@@ -97,3 +97,22 @@ def test_wl_errors():
         conv(torch.tensor([0, 1]), torch.tensor([[0], [4]]))
     with pytest.raises(ValueError, match="colour"):
         conv.histogram(torch.tensor([3]))
+
+
+def test_capture_as_a_leaf_module():
+    import gfx
+    from gfx.capture import CaptureError
+
+    class Twice(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wl = WLConv()
+
+        def forward(self, x, edge_index):
+            return self.wl(self.wl(x, edge_index), edge_index)
+
+    x, ei = torch.tensor([0, 0, 1, 0]), torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    with pytest.raises(CaptureError, match="control flow"):
+        gfx.capture(Twice())
+    gm = gfx.capture(Twice(), leaf_modules=(WLConv,))
+    assert torch.equal(gm(x, ei), Twice()(x, ei))
