@@ -1,0 +1,317 @@
+"""``NeighborLoader``: mini-batches of seed nodes with their sampled multi-hop neighbourhood."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from gfx.data.data import Data
+from gfx.data.hetero_data import HeteroData
+from gfx.data.interop import from_foreign
+
+from .neighbor_sampler import CSC, NodeSet
+
+SUBGRAPH_TYPES = ("directional", "bidirectional", "induced")
+NumNeighbors = Union[List[int], Dict[Tuple[str, str, str], List[int]]]
+
+
+def _unsupported(name: str, value: Any, default: Any) -> None:
+    if value != default:
+        raise ValueError(f"NeighborLoader: '{name}={value!r}' is not supported by gfx "
+                         f"(only the default {default!r})")
+
+
+def _graph(data: Any) -> Union[Data, HeteroData]:
+    return from_foreign(data, "NeighborLoader: 'data'")
+
+
+class NeighborSampler:
+    """Samples the neighbourhoods of seed nodes hop by hop (NOTE [neighbour sampling]).
+
+    Args:
+        data (Data or HeteroData): the full graph.
+        num_neighbors (list of int or dict): neighbours per hop (``-1`` for all), one
+            list for every edge type or a list per edge type.
+        replace (bool, optional): sample with replacement. (default: ``False``)
+        subgraph_type (str, optional): ``"directional"`` (the sampled edges),
+            ``"bidirectional"`` (also their reverses) or ``"induced"`` (every edge among
+            the sampled nodes). (default: ``"directional"``)
+    """
+
+    def __init__(self, data: Any, num_neighbors: NumNeighbors, replace: bool = False,
+                 subgraph_type: str = "directional"):
+        if subgraph_type not in SUBGRAPH_TYPES:
+            raise ValueError(f"NeighborLoader: 'subgraph_type' must be one of "
+                             f"{SUBGRAPH_TYPES}, got {subgraph_type!r}")
+        self.data = _graph(data)
+        self.replace = replace
+        self.subgraph_type = subgraph_type
+        self.hetero = isinstance(self.data, HeteroData)
+        if self.hetero:
+            self.edge_types = self.data.edge_types
+            sizes = {t: int(self.data[t].num_nodes or 0) for t in self.data.node_types}
+        else:
+            self.edge_types = [None]
+            sizes = {None: int(self.data.num_nodes or 0)}
+        self.num_nodes = sizes
+        self.num_neighbors = self._per_type(num_neighbors)
+        hops = {len(v) for v in self.num_neighbors.values()}
+        if len(hops) > 1:
+            raise ValueError("NeighborLoader: every edge type needs the same number of hops "
+                             f"in 'num_neighbors', got {sorted(hops)}")
+        self.num_hops = hops.pop() if hops else 0
+        self.csc = {}
+        for edge_type in self.edge_types:
+            store = self._edge_store(edge_type)
+            if "edge_index" not in store:
+                raise ValueError(f"NeighborLoader: edge type {edge_type} has no 'edge_index'")
+            dst = None if edge_type is None else edge_type[-1]
+            self.csc[edge_type] = CSC(store.edge_index, sizes[dst])
+
+    def _per_type(self, num_neighbors: NumNeighbors) -> Dict[Any, List[int]]:
+        if isinstance(num_neighbors, dict):
+            if not self.hetero:
+                raise ValueError("NeighborLoader: a dict 'num_neighbors' needs a "
+                                 "heterogeneous graph")
+            return {t: list(num_neighbors.get(t, [0] * len(next(iter(
+                num_neighbors.values()))))) for t in self.edge_types}
+        return {t: list(num_neighbors) for t in self.edge_types}
+
+    def _edge_store(self, edge_type):
+        return self.data._store if edge_type is None else self.data[edge_type]
+
+    def sample(self, seeds: Union[Tensor, Dict[Any, Tensor]], seed_type: Optional[str] = None,
+               generator: Optional[torch.Generator] = None) -> Dict[str, Any]:
+        """Sample around ``seeds`` (node ids of ``seed_type``, or a dict of them per node
+        type); returns per-type node ids, per-type edges (local ``row``/``col`` and
+        original ``e_id``) and per-hop counts."""
+        if not isinstance(seeds, dict):
+            seeds = {seed_type: seeds}
+        node_sets = {t: NodeSet(n) for t, n in self.num_nodes.items()}
+        try:
+            frontier = {t: torch.zeros(0, dtype=torch.long) for t in node_sets}
+            for node_type, ids in seeds.items():
+                frontier[node_type] = node_sets[node_type].add(ids)
+            nodes_per_hop = {t: [int(f.numel())] for t, f in frontier.items()}
+            edges = {t: ([], [], []) for t in self.edge_types}
+            edges_per_hop = {t: [] for t in self.edge_types}
+            for hop in range(self.num_hops):
+                new = {t: [] for t in node_sets}
+                for edge_type in self.edge_types:
+                    src_t = None if edge_type is None else edge_type[0]
+                    dst_t = None if edge_type is None else edge_type[-1]
+                    targets = frontier[dst_t]
+                    k = self.num_neighbors[edge_type][hop]
+                    if targets.numel() == 0 or k == 0:
+                        edges_per_hop[edge_type].append(0)
+                        continue
+                    source, owner, e_id = self.csc[edge_type].sample(
+                        targets, k, self.replace, generator)
+                    new[src_t].append(node_sets[src_t].add(source))
+                    rows, cols, ids = edges[edge_type]
+                    rows.append(node_sets[src_t].local[source])
+                    cols.append(node_sets[dst_t].local[targets[owner]])
+                    ids.append(e_id)
+                    edges_per_hop[edge_type].append(int(e_id.numel()))
+                for t in node_sets:
+                    frontier[t] = torch.cat(new[t]) if new[t] else torch.zeros(
+                        0, dtype=torch.long)
+                    nodes_per_hop[t].append(int(frontier[t].numel()))
+            out_nodes = {t: s.n_id() for t, s in node_sets.items()}
+            out_edges = {t: tuple(torch.cat(p) if p else torch.zeros(0, dtype=torch.long)
+                                  for p in parts) for t, parts in edges.items()}
+        finally:
+            for node_set in node_sets.values():
+                node_set.clear()
+        return {"n_id": out_nodes, "edges": out_edges, "num_sampled_nodes": nodes_per_hop,
+                "num_sampled_edges": edges_per_hop}
+
+
+def build_subgraph(sampler: NeighborSampler, out: Dict[str, Any]) -> Union[Data, HeteroData]:
+    """The sampled subgraph as a graph of the input's kind: node attributes indexed by
+    ``n_id``, edge attributes by ``e_id``."""
+    data = sampler.data
+    if sampler.hetero:
+        result = HeteroData()
+        for key, value in data._global_store.items():
+            result[key] = value
+        for node_type in data.node_types:
+            _fill_nodes(result[node_type], data[node_type], out["n_id"][node_type])
+            result[node_type].num_sampled_nodes = out["num_sampled_nodes"][node_type]
+        for edge_type in data.edge_types:
+            _fill_edges(sampler, result[edge_type], data[edge_type], out, edge_type)
+            result[edge_type].num_sampled_edges = out["num_sampled_edges"][edge_type]
+        return result
+    result = copy.copy(data)
+    for key in list(result.keys()):
+        del result[key]
+    store = data._store
+    for key, value in store.items():
+        if not (store.is_node_attr(key) or store.is_edge_attr(key)):
+            result[key] = value
+    _fill_nodes(result._store, store, out["n_id"][None])
+    _fill_edges(sampler, result._store, store, out, None)
+    if "x" not in result:
+        result.num_nodes = int(out["n_id"][None].numel())
+    result.num_sampled_nodes = out["num_sampled_nodes"][None]
+    result.num_sampled_edges = out["num_sampled_edges"][None]
+    return result
+
+
+def _fill_nodes(target, source, n_id: Tensor) -> None:
+    for key in source.keys():
+        if source.is_node_attr(key):
+            target[key] = source[key].index_select(source._cat_dim(key, source[key]), n_id)
+    if "x" not in target:
+        target.num_nodes = int(n_id.numel())
+    target.n_id = n_id
+
+
+def _fill_edges(sampler: NeighborSampler, target, source, out: Dict[str, Any],
+                edge_type) -> None:
+    row, col, e_id = out["edges"][edge_type]
+    if sampler.subgraph_type == "induced":
+        row, col, e_id = _induced(source.edge_index, out, edge_type)
+    elif sampler.subgraph_type == "bidirectional":
+        row, col, e_id = torch.cat([row, col]), torch.cat([col, row]), torch.cat([e_id, e_id])
+    target.edge_index = torch.stack([row, col])
+    for key in source.keys():
+        if key != "edge_index" and source.is_edge_attr(key):
+            target[key] = source[key].index_select(source._cat_dim(key, source[key]), e_id)
+    target.e_id = e_id
+
+
+def _induced(edge_index: Tensor, out: Dict[str, Any], edge_type) -> Tuple[Tensor, ...]:
+    src_t = None if edge_type is None else edge_type[0]
+    dst_t = None if edge_type is None else edge_type[-1]
+    src_ids, dst_ids = out["n_id"][src_t], out["n_id"][dst_t]
+    size = max(int(edge_index.max()) + 1 if edge_index.numel() else 0,
+               int(src_ids.max()) + 1 if src_ids.numel() else 0,
+               int(dst_ids.max()) + 1 if dst_ids.numel() else 0)
+    src_local = torch.full((size,), -1, dtype=torch.long)
+    dst_local = torch.full((size,), -1, dtype=torch.long)
+    src_local[src_ids] = torch.arange(src_ids.numel())
+    dst_local[dst_ids] = torch.arange(dst_ids.numel())
+    row, col = src_local[edge_index[0]], dst_local[edge_index[1]]
+    keep = ((row >= 0) & (col >= 0)).nonzero().view(-1)
+    return row[keep], col[keep], keep
+
+
+class NeighborLoader(torch.utils.data.DataLoader):
+    """Mini-batches of seed nodes, each with its sampled neighbourhood (GraphSAGE style).
+
+    Each batch is a graph of the input's kind whose first ``batch_size`` nodes (of the
+    input node type) are the seeds, followed by the nodes reached at hop 1, 2, ...; it
+    holds every node attribute of those nodes, the sampled edges (local ids) with their
+    edge attributes, and ``n_id`` / ``e_id`` (global ids), ``input_id`` (positions in
+    ``input_nodes``), ``batch_size``, ``num_sampled_nodes`` and ``num_sampled_edges``
+    (per hop). Sampling follows NOTE [neighbour sampling]; with a fixed
+    ``torch.manual_seed`` (or ``generator``) the batches repeat exactly.
+
+    Args:
+        data (Data or HeteroData): the graph (gfx's or a look-alike).
+        num_neighbors (list of int or dict): neighbours sampled per hop (``-1``: all);
+            a dict gives a list per edge type of a heterogeneous graph.
+        input_nodes (Tensor or str or (str, Tensor), optional): the seed nodes (ids or
+            a bool mask; for a heterogeneous graph the node type, optionally with ids).
+            All nodes when omitted. (default: ``None``)
+        input_time (Tensor, optional): unsupported (temporal sampling).
+            (default: ``None``)
+        replace (bool, optional): sample with replacement. (default: ``False``)
+        subgraph_type (str, optional): ``"directional"``, ``"bidirectional"`` or
+            ``"induced"``. (default: ``"directional"``)
+        disjoint (bool, optional): unsupported (one tree per seed). (default: ``False``)
+        temporal_strategy (str, optional): unsupported. (default: ``"uniform"``)
+        time_attr (str, optional): unsupported. (default: ``None``)
+        weight_attr (str, optional): unsupported (weighted sampling).
+            (default: ``None``)
+        transform (callable, optional): applied to every batch. (default: ``None``)
+        transform_sampler_output (callable, optional): unsupported.
+            (default: ``None``)
+        is_sorted (bool, optional): accepted for compatibility. (default: ``False``)
+        filter_per_worker (bool, optional): accepted for compatibility.
+            (default: ``None``)
+        neighbor_sampler (NeighborSampler, optional): reuse a built sampler.
+            (default: ``None``)
+        directed (bool, optional): ``False`` means ``subgraph_type="induced"`` (the
+            reference's older flag). (default: ``True``)
+        **kwargs: ``batch_size``, ``shuffle``, ``drop_last``, ``generator`` ... of
+            ``torch.utils.data.DataLoader``.
+    """
+
+    def __init__(self, data: Any, num_neighbors: NumNeighbors, input_nodes: Any = None,
+                 input_time: Optional[Tensor] = None, replace: bool = False,
+                 subgraph_type: str = "directional", disjoint: bool = False,
+                 temporal_strategy: str = "uniform", time_attr: Optional[str] = None,
+                 weight_attr: Optional[str] = None, transform: Optional[Callable] = None,
+                 transform_sampler_output: Optional[Callable] = None, is_sorted: bool = False,
+                 filter_per_worker: Optional[bool] = None,
+                 neighbor_sampler: Optional[NeighborSampler] = None, directed: bool = True,
+                 **kwargs):
+        for name, value, default in (("input_time", input_time, None),
+                                     ("disjoint", disjoint, False),
+                                     ("temporal_strategy", temporal_strategy, "uniform"),
+                                     ("time_attr", time_attr, None),
+                                     ("weight_attr", weight_attr, None),
+                                     ("transform_sampler_output", transform_sampler_output,
+                                      None)):
+            _unsupported(name, value, default)
+        if not directed:
+            subgraph_type = "induced"
+        self.neighbor_sampler = neighbor_sampler or NeighborSampler(
+            data, num_neighbors, replace, subgraph_type)
+        self.data = self.neighbor_sampler.data
+        self.transform = transform
+        self.input_type, self.input_nodes = resolve_input_nodes(self.data, input_nodes)
+        self._generator = kwargs.get("generator")
+        kwargs.pop("collate_fn", None)
+        super().__init__(range(self.input_nodes.numel()), collate_fn=self._collate, **kwargs)
+
+    def _collate(self, positions: List[int]) -> Union[Data, HeteroData]:
+        input_id = torch.as_tensor(positions, dtype=torch.long)
+        seeds = self.input_nodes[input_id]
+        out = self.neighbor_sampler.sample(seeds, self.input_type)
+        batch = build_subgraph(self.neighbor_sampler, out)
+        store = batch[self.input_type] if self.neighbor_sampler.hetero else batch
+        store.input_id = input_id
+        store.batch_size = int(seeds.numel())
+        return batch if self.transform is None else self.transform(batch)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def resolve_input_nodes(data: Union[Data, HeteroData], input_nodes: Any
+                        ) -> Tuple[Optional[str], Tensor]:
+    """``(node type, node ids)`` of the seeds named by ``input_nodes``."""
+    node_type = None
+    if isinstance(data, HeteroData):
+        if isinstance(input_nodes, str):
+            node_type, input_nodes = input_nodes, None
+        elif isinstance(input_nodes, (tuple, list)) and len(input_nodes) == 2 \
+                and isinstance(input_nodes[0], str):
+            node_type, input_nodes = input_nodes
+        else:
+            raise ValueError("NeighborLoader: for a heterogeneous graph 'input_nodes' must "
+                             "be a node type or (node type, ids)")
+        if node_type not in data.node_types:
+            raise ValueError(f"NeighborLoader: node type {node_type!r} is not in the graph "
+                             f"({data.node_types})")
+        num_nodes = int(data[node_type].num_nodes or 0)
+    else:
+        num_nodes = int(data.num_nodes or 0)
+    if input_nodes is None:
+        return node_type, torch.arange(num_nodes)
+    input_nodes = torch.as_tensor(input_nodes)
+    if input_nodes.dtype == torch.bool:
+        if input_nodes.numel() != num_nodes:
+            raise ValueError(f"NeighborLoader: the bool 'input_nodes' has "
+                             f"{input_nodes.numel()} entries for {num_nodes} nodes")
+        return node_type, input_nodes.nonzero().view(-1)
+    input_nodes = input_nodes.long().view(-1)
+    if input_nodes.numel() and (int(input_nodes.max()) >= num_nodes
+                                or int(input_nodes.min()) < 0):
+        raise ValueError(f"NeighborLoader: 'input_nodes' must lie in [0, {num_nodes})")
+    return node_type, input_nodes
