@@ -84,5 +84,6 @@ NOTES = {
     "EGConv(multi)": "several aggregators in one overridden aggregate: not fused",
     "SuperGATConv": "the softmax runs inside message (on x_i and x_j): not fused",
     "DNAConv": "per-edge attention over each node's layer history (matmuls): not fused",
-    "PANConv": "walk counts are cached structure; the column-sum scatter stays unfused",
+    "PANConv": "no oracle run (the reference needs torch-sparse); the column-sum scatter stays "
+               "unfused",
 }
