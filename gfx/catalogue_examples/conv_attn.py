@@ -41,6 +41,24 @@ def _mesh_inputs(edge_index, num_nodes, g):
     return torch.randn(num_nodes, F_IN, generator=g), torch.stack([sources, targets])
 
 
+class FusedGATFlat(torch.nn.Module):
+    """FusedGATConv with its CSR/CSC pairs passed as five flat tensors (the catalogue's
+    inputs are tensors)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = _n("FusedGATConv")(F_IN, 4, heads=2, add_self_loops=False)
+
+    def forward(self, x, rowptr, col, row, colptr, perm):
+        return self.conv(x, (rowptr, col), (row, colptr), perm)
+
+
+def _fused_inputs(edge_index, num_nodes, g):
+    (rowptr, col), (row, colptr), perm = _n("FusedGATConv").to_graph_format(
+        edge_index, (num_nodes, num_nodes))
+    return torch.randn(num_nodes, F_IN, generator=g), rowptr, col, row, colptr, perm
+
+
 EXAMPLES = {
     "AntiSymmetricConv": Example(lambda: _n("AntiSymmetricConv")(F_IN, num_iters=2), _xe),
     "DirGNNConv": Example(lambda: _n("DirGNNConv")(_n("GCNConv")(F_IN, 8)), _xe),
@@ -52,6 +70,13 @@ EXAMPLES = {
         attn_kwargs={"head_channels": 4}), _xe),
     "MeshCNNConv": Example(lambda: _n("MeshCNNConv")(F_IN, 8),
                            lambda g: _mesh_inputs(None, N, g), _mesh_inputs),
+    "FusedGATConv": Example(FusedGATFlat,
+                            lambda g: _fused_inputs(torch.randint(0, N, (2, E), generator=g),
+                                                    N, g), _fused_inputs),
+    "CuGraphSAGEConv": Example(lambda: _n("CuGraphSAGEConv")(F_IN, 8, project=True), _xe),
+    "CuGraphGATConv": Example(lambda: _n("CuGraphGATConv")(F_IN, 4, heads=2), _xe),
+    "CuGraphRGCNConv": Example(lambda: _n("CuGraphRGCNConv")(F_IN, 8, 3, num_bases=2),
+                               _xe_type),
     "HEATConv": Example(lambda: _n("HEATConv")(F_IN, 4, 2, 3, 2, 3, 4, heads=2),
                         lambda g: _heat_inputs(torch.randint(0, N, (2, E), generator=g), N,
                                                g),
@@ -59,6 +84,8 @@ EXAMPLES = {
 }
 
 NOTES = {
+    "CuGraphRGCNConv": "the (target, relation) grouped mean is a plain scatter: not fused",
+    "FusedGATConv": "the vendor's fused kernel is replaced by gfx's fused_attention",
     "MeshCNNConv": "messages combine four neighbours of a group (|a - c|, a + c, ...): not fused",
     "HEATConv": "softmax and messages fuse (fused_attention); one scatter before them stays",
     "RGATConv": "per-edge relation weights (W_r x_j on edges): not fused",

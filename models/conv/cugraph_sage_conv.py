@@ -46,8 +46,19 @@ def _csc_targets(colptr: Tensor) -> Tensor:
     return torch.repeat_interleave(rows, colptr[1:] - colptr[:-1])
 
 
-# Entry counts come from the pointer values: one node in captured graphs.
+def _captured_edge_index(graph) -> Tensor:
+    """Run-time guard of a captured graph, which was traced for the ``edge_index`` form."""
+    if not isinstance(graph, Tensor):
+        raise TypeError("CuGraph layers: a captured (compiled) model takes the graph as a "
+                        "[2, num_edges] edge_index; convert CSC input with "
+                        "torch.stack([row, targets]) before calling it")
+    return graph
+
+
+# Entry counts come from the pointer values, and the graph form is checked at run time:
+# each is one node in captured graphs.
 torch.fx.wrap("_csc_targets")
+torch.fx.wrap("_captured_edge_index")
 
 
 def cugraph_graph(layer: str, x: Tensor, graph: GraphInput,
@@ -79,6 +90,8 @@ def cugraph_graph(layer: str, x: Tensor, graph: GraphInput,
     if not isinstance(graph, Tensor):
         raise TypeError(f"{layer}: 'edge_index' must be a [2, num_edges] tensor or a CSC "
                         f"triple (row, colptr, num_src_nodes), got {type(graph).__name__}")
+    if isinstance(graph, torch.fx.Proxy):  # captured: a plain edge index over x's nodes
+        return _captured_edge_index(graph), (x.shape[0], x.shape[0])
     if hasattr(graph, "sparse_size"):  # EdgeIndex-like: sizes travel with the indices
         size = tuple(graph.sparse_size())
         size = (size[0] if size[0] is not None else x.shape[0],
