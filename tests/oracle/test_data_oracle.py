@@ -224,3 +224,30 @@ def test_compose_and_link_split_shapes():
             assert sorted(a.keys()) == sorted(b.keys()), kwargs
             for key in a.keys():
                 assert a[key].shape == b[key].shape, (kwargs, key)
+
+
+def test_neighbor_loader_full_fanout_matches_reference():
+    """With every neighbour taken the sample is deterministic: same nodes and edges."""
+    from gfx.loader import NeighborLoader
+    torch.manual_seed(0)
+    n = 30
+    ei = torch.randint(0, n, (2, 90))
+    ours, theirs = _pair(ei, n)
+    try:
+        ref = next(iter(pyg_loader.NeighborLoader(theirs, [-1, -1], batch_size=4)))
+    except ImportError as error:
+        pytest.skip(f"the reference NeighborLoader needs an extension: {error}")
+    mine = next(iter(NeighborLoader(ours, [-1, -1], batch_size=4)))
+    assert mine.batch_size == ref.batch_size
+    assert torch.equal(mine.n_id[:4], ref.n_id[:4])
+    assert set(mine.n_id.tolist()) == set(ref.n_id.tolist())
+    assert sorted(mine.e_id.tolist()) == sorted(ref.e_id.tolist())
+
+
+def test_graph_containers_from_reference_feed_gfx_loaders():
+    """A reference Data goes straight into gfx's NeighborLoader and ClusterData."""
+    from gfx.loader import ClusterData, NeighborLoader
+    _, theirs = _pair(torch.randint(0, 20, (2, 60)), 20)
+    batch = next(iter(NeighborLoader(theirs, [2], batch_size=5)))
+    assert batch.batch_size == 5 and isinstance(batch, Data)
+    assert len(ClusterData(theirs, 3)) == 3
