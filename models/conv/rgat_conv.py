@@ -247,7 +247,8 @@ class RGATConv(MessagePassing):
             alpha = softmax(alpha, group, num_nodes=num_groups)
         else:
             alpha = softmax(alpha, index, num_nodes=size_i)
-        self._alpha = alpha
+        if not isinstance(alpha, torch.fx.Proxy):  # a captured module keeps no proxy
+            self._alpha = alpha
 
         if self.mod in ("f-scaled", "scaled"):
             degree = scatter(torch.ones_like(index, dtype=alpha.dtype), index, 0, size_i,

@@ -74,3 +74,14 @@ def test_antisymmetric_errors():
         AntiSymmetricConv(3, num_iters=0)
     with pytest.raises(ValueError, match="'x'"):
         AntiSymmetricConv(3)(torch.randn(4, 2), torch.tensor([[0], [1]]))
+
+
+def test_antisymmetric_compiles_and_refuses_untraced_extras():
+    import gfx
+    torch.manual_seed(0)
+    conv = AntiSymmetricConv(3, phi=SimpleConv(aggr="sum"), num_iters=2)
+    compiled = gfx.compile(conv, backend="reference")
+    x, edge_index = torch.randn(4, 3), torch.tensor([[0, 1, 2], [1, 2, 3]])
+    torch.testing.assert_close(compiled(x, edge_index), conv(x, edge_index))
+    with pytest.raises(Exception, match="traced with"):
+        compiled(x, edge_index, torch.rand(3))

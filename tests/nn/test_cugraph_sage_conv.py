@@ -75,3 +75,14 @@ def test_cugraph_sage_errors():
         conv(x, "0-1 1-2")
     with pytest.raises(ValueError, match="'x'"):
         conv(torch.randn(3, 4), ei)
+
+
+def test_cugraph_sage_compiles_and_refuses_csc_when_captured():
+    import gfx
+    torch.manual_seed(0)
+    conv = CuGraphSAGEConv(3, 4, aggr="max")
+    compiled = gfx.compile(conv, backend="reference")
+    x, edge_index = torch.randn(5, 3), torch.tensor([[0, 1, 2, 4], [1, 2, 3, 1]])
+    torch.testing.assert_close(compiled(x, edge_index), conv(x, edge_index))
+    with pytest.raises(Exception, match="edge_index"):
+        compiled(x, CuGraphSAGEConv.to_csc(edge_index, (5, 5)))

@@ -100,3 +100,14 @@ def test_gps_errors():
         conv(torch.randn(3, 5), torch.zeros(2, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="batch"):
         conv(torch.randn(3, 4), torch.zeros(2, 0, dtype=torch.long), torch.tensor([0, 1]))
+
+
+def test_gps_compiles_and_refuses_untraced_conv_kwargs():
+    import gfx
+    torch.manual_seed(0)
+    conv = GPSConv(4, SimpleConv(aggr="sum"), heads=2).eval()
+    compiled = gfx.compile(conv, backend="reference").eval()
+    x, edge_index = torch.randn(5, 4), torch.tensor([[0, 1, 2], [1, 2, 3]])
+    torch.testing.assert_close(compiled(x, edge_index), conv(x, edge_index))
+    with pytest.raises(Exception, match="kwargs|keyword arguments"):
+        compiled(x, edge_index, edge_weight=torch.rand(3))
