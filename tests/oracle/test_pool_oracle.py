@@ -270,3 +270,14 @@ def test_mem_pooling_dense_mask():
     mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
     ours, theirs = gfx.nn.MemPooling(4, 3, 2, 3), ref.MemPooling(4, 3, 2, 3)
     compare(ours, theirs, x, mask=mask)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(edge_score_method="sigmoid"),
+                                dict(edge_score_method="log_softmax"),
+                                dict(edge_score_method="log_softmax", threshold=-2.0),
+                                dict(threshold=-0.2)])
+@settings(max_examples=8, deadline=None)
+@given(g=batched())
+def test_cluster_pooling(kw, g):
+    ours, theirs = gfx.nn.ClusterPooling(4, **kw), ref.ClusterPooling(4, **kw)
+    compare(ours, theirs, g["x"], g["edge_index"], g["batch"])
