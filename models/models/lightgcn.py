@@ -11,6 +11,7 @@ from torch.nn import Embedding, ModuleList
 from torch.nn.modules.loss import _Loss
 
 from gfx.nn.conv.lg_conv import LGConv
+from gfx.utils import is_tracing
 
 
 class BPRLoss(_Loss):
@@ -124,7 +125,7 @@ class LightGCN(torch.nn.Module):
         ``edge_label_index`` (``edge_index`` when ``None``); embeddings are propagated
         over ``edge_index``."""
         if edge_label_index is None:
-            if edge_index.is_sparse:
+            if not is_tracing(edge_index) and edge_index.is_sparse:
                 raise ValueError("LightGCN: pass 'edge_label_index' when 'edge_index' is "
                                  "a sparse adjacency")
             edge_label_index = edge_index

@@ -13,7 +13,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.dense.linear import Linear
 from gfx.nn.models.mlp import MLP
-from gfx.utils import is_torch_sparse_tensor, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
 
 
 class SparseLinear(MessagePassing):
@@ -45,7 +45,8 @@ class SparseLinear(MessagePassing):
         if is_torch_sparse_tensor(edge_index):
             edge_index, values = to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
-        if edge_index.numel() and int(edge_index[0].max()) >= self.in_channels:
+        if not is_tracing(edge_index) and edge_index.numel() and \
+                int(edge_index[0].max()) >= self.in_channels:
             raise ValueError(f"LINKX: 'edge_index' has source nodes >= num_nodes="
                              f"{self.in_channels}")
         out = self.propagate(edge_index, weight=self.weight, edge_weight=edge_weight,
@@ -134,7 +135,7 @@ class LINKX(torch.nn.Module):
             out = self.edge_mlp(self.edge_norm(out.relu()))
         out = out + self.cat_lin1(out)
         if x is not None:
-            if x.size(0) != self.num_nodes:
+            if not is_tracing(x) and x.size(0) != self.num_nodes:
                 raise ValueError(f"LINKX: 'x' must have num_nodes={self.num_nodes} rows, "
                                  f"got {x.size(0)}")
             x = self.node_mlp(x)

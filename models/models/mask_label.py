@@ -5,6 +5,8 @@ import torch
 from torch import Tensor
 from torch.nn import Embedding
 
+from gfx.utils import is_tracing
+
 
 class MaskLabel(torch.nn.Module):
     """The label embedding and masking layer of "Masked Label Prediction: Unified Message
@@ -40,19 +42,20 @@ class MaskLabel(torch.nn.Module):
     def forward(self, x: Tensor, y: Tensor, mask: Tensor) -> Tensor:
         """Merge the label embeddings of the nodes in ``mask`` (boolean ``[N]`` or an
         index) into ``x`` (``[N, F]``); ``y`` holds the ``[N]`` class ids."""
-        if y.dim() != 1 or y.size(0) != x.size(0):
+        if not is_tracing(x, y) and (y.dim() != 1 or y.size(0) != x.size(0)):
             raise ValueError(f"MaskLabel: 'y' must hold one class id per node ([{x.size(0)}]),"
                              f" got {list(y.shape)}")
+        # Written without in-place indexing so that gfx.capture can trace it.
+        selected = torch.zeros_like(y, dtype=x.dtype).index_put(
+            (mask, ), torch.ones((), dtype=x.dtype, device=x.device))
+        labels = torch.where(selected > 0, y, torch.zeros_like(y))  # others may be invalid
+        label_emb = selected.unsqueeze(-1) * self.emb(labels).to(x.dtype)
         if self.method == "concat":
-            out = x.new_zeros(y.size(0), self.emb.weight.size(-1))
-            out[mask] = self.emb(y[mask]).to(out.dtype)
-            return torch.cat([x, out], dim=-1)
-        if x.size(-1) != self.emb.weight.size(-1):
+            return torch.cat([x, label_emb], dim=-1)
+        if not is_tracing(x) and x.size(-1) != self.emb.weight.size(-1):
             raise ValueError(f"MaskLabel: method='add' needs 'x' with out_channels="
                              f"{self.emb.weight.size(-1)} features, got {x.size(-1)}")
-        x = x.clone()
-        x[mask] += self.emb(y[mask]).to(x.dtype)
-        return x
+        return x + label_emb
 
     @staticmethod
     def ratio_mask(mask: Tensor, ratio: float):

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
+from gfx.utils import is_tracing
 
 
 class PMLP(torch.nn.Module):
@@ -89,7 +90,7 @@ class PMLP(torch.nn.Module):
     @staticmethod
     def _propagate(x: Tensor, edge_index: Tensor) -> Tensor:
         """:math:`(\\mathbf{D} + \\mathbf{I})^{-1}(\\mathbf{A} + \\mathbf{I})\\mathbf{X}`."""
-        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        if not is_tracing(edge_index) and (edge_index.dim() != 2 or edge_index.shape[0] != 2):
             raise ValueError(f"PMLP: 'edge_index' must have shape [2, E], got "
                              f"{list(edge_index.shape)}")
         loops = torch.arange(x.size(0), device=edge_index.device)

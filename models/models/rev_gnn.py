@@ -8,6 +8,8 @@ from typing import List, Optional, Union
 import torch
 from torch import Tensor
 
+from gfx.utils import is_tracing
+
 # NOTE [reversible memory]: ``_InvertibleFunction.forward`` runs the block without
 # recording a graph and saves only its output; ``backward`` rebuilds the input with the
 # block's inverse, re-runs the block with gradients and differentiates it.  The caller's
@@ -83,6 +85,11 @@ class GroupAddRev(torch.nn.Module):
     [reversible memory]; each block's call replays the CPU random state it first saw,
     so dropout inside a block is inverted and differentiated exactly).
 
+    Under ``gfx.capture`` the block is captured as its plain forward computation
+    (recomputation is a property of the eager autograd path); capture the model that
+    calls it, since a root ``GroupAddRev`` has a variadic ``forward`` that ``torch.fx``
+    cannot trace.
+
     Differs from the reference library, which empties the storage of the caller's
     input tensor until the backward pass: gfx never modifies the caller's tensors and
     only frees the outputs of GroupAddRev layers that feed straight into another one.
@@ -132,11 +139,12 @@ class GroupAddRev(torch.nn.Module):
                 conv.reset_parameters()
 
     def _chunk(self, x: Tensor, name: str) -> List[Tensor]:
-        size = x.size(self.split_dim)
-        if size % self.num_groups != 0:
-            raise ValueError(f"GroupAddRev: '{name}' has {size} features along split_dim="
-                             f"{self.split_dim}, not divisible by num_groups={self.num_groups}")
-        return list(torch.chunk(x, self.num_groups, dim=self.split_dim))
+        if not is_tracing(x) and x.size(self.split_dim) % self.num_groups != 0:
+            raise ValueError(f"GroupAddRev: '{name}' has {x.size(self.split_dim)} features "
+                             f"along split_dim={self.split_dim}, not divisible by "
+                             f"num_groups={self.num_groups}")
+        chunks = torch.chunk(x, self.num_groups, dim=self.split_dim)
+        return [chunks[i] for i in range(self.num_groups)]  # indexing traces, iterating not
 
     def _block(self, i: int, inp: Tensor, args: tuple, states: Optional[List[Tensor]]
                ) -> Tensor:
@@ -171,8 +179,8 @@ class GroupAddRev(torch.nn.Module):
     def forward(self, x: Tensor, *args) -> Tensor:
         """The block's output for node features ``x``; ``args`` (``edge_index``, ...)
         go to every group's block unchanged."""
-        if self.disable or not torch.is_grad_enabled():
-            return self._forward(x, *args)
+        if self.disable or not torch.is_grad_enabled() or is_tracing(x):
+            return self._forward(x, *args)  # captured: the compiled graph owns memory
         params = list(self.parameters())
         y = _InvertibleFunction.apply(self, len(args), x, *args, *params)
         setattr(y, _FLAG, True)
