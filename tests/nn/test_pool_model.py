@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 import gfx
 from gfx.data import DataLoader, SyntheticGraphDataset
-from gfx.nn import (ASAPooling, EdgePooling, GCNConv, MemPooling, SAGPooling, TopKPooling,
-                    global_max_pool, global_mean_pool)
+from gfx.nn import (ASAPooling, ClusterPooling, EdgePooling, GCNConv, MemPooling,
+                    SAGPooling, TopKPooling, global_max_pool, global_mean_pool)
 
 
 class PoolNet(torch.nn.Module):
@@ -92,6 +92,20 @@ class EdgeNet(torch.nn.Module):
         return self.lin(global_mean_pool(x, batch))
 
 
+class ClusterNet(torch.nn.Module):
+    def __init__(self, in_channels, hidden, num_classes):
+        super().__init__()
+        self.conv1 = GCNConv(in_channels, hidden)
+        self.pool = ClusterPooling(hidden, threshold=-0.2)
+        self.conv2, self.lin = GCNConv(hidden, hidden), torch.nn.Linear(hidden, num_classes)
+
+    def forward(self, x, edge_index, batch):
+        x = self.conv1(x, edge_index).relu()
+        x, edge_index, batch, _ = self.pool(x, edge_index, batch)
+        x = self.conv2(x, edge_index).relu()
+        return self.lin(global_mean_pool(x, batch))
+
+
 class AsapNet(torch.nn.Module):
     def __init__(self, in_channels, hidden, num_classes):
         super().__init__()
@@ -118,10 +132,10 @@ class MemNet(torch.nn.Module):
 
 MODELS = {"topk": lambda f: PoolNet(f, 16, 3, "topk"), "sag": lambda f: PoolNet(f, 16, 3, "sag"),
           "edge": lambda f: EdgeNet(f, 16, 3), "asap": lambda f: AsapNet(f, 16, 3),
-          "mem": lambda f: MemNet(f, 16, 3)}
+          "mem": lambda f: MemNet(f, 16, 3), "cluster": lambda f: ClusterNet(f, 16, 3)}
 RUNTIME_CALLS = {"topk": ["topk", "filter_adj"] * 2, "sag": ["topk", "filter_adj"] * 2,
                  "edge": ["merge_edges"], "asap": ["remaining_self_loops", "topk", "coarsen"],
-                 "mem": ["dense_input"]}
+                 "mem": ["dense_input"], "cluster": ["without_self_loops", "merge_clusters"]}
 
 
 @pytest.mark.parametrize("name", list(MODELS))
