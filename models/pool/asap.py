@@ -98,8 +98,9 @@ class ASAPooling(torch.nn.Module):
     :math:`S_{jk} = \\alpha_{j,\\mathrm{perm}_k}`, diagonal removed (with
     ``add_self_loops``: kept, and set to 1 where it is empty), its edges sorted by
     (row, column) (the reference library's order within a row may differ).  Returns
-    ``(x, edge_index, edge_weight, batch, perm)``; as in the reference, ``edge_weight`` is ``None`` when no ``edge_weight``
-    was given (the pooled graph is then read as unweighted).
+    ``(x, edge_index, edge_weight, batch, perm)``; as in the reference, the returned
+    ``edge_weight`` is ``None`` when no ``edge_weight`` was given (the pooled graph is
+    then read as unweighted).
 
     Args:
         in_channels (int): size of each input sample.

@@ -240,8 +240,9 @@ class TopKPooling(torch.nn.Module):
     Args:
         in_channels (int): size of each input sample.
         ratio (int or float, optional): float: keep :math:`\\lceil \\mathrm{ratio} \\cdot
-            N \\rceil` nodes per graph; int: keep ``ratio`` nodes. Ignored with
-            ``min_score``. (default: ``0.5``)
+            N \\rceil` nodes per graph (a float must lie in (0, 1]; the reference reads
+            a float ``ratio >= 1`` as a node count, gfx asks for an int); int: keep
+            ``ratio`` nodes. Ignored with ``min_score``. (default: ``0.5``)
         min_score (float, optional): score threshold :math:`\\tilde{\\alpha}`.
             (default: ``None``)
         multiplier (float, optional): factor applied to the pooled features.
