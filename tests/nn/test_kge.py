@@ -166,3 +166,12 @@ def test_transe_learns_a_planted_relation():
             opt.step()
     mean_rank, mrr, hits1 = model.test(h, r, t, batch_size=64, k=1, log=False)
     assert mrr > 0.8 and hits1 > 0.7 and mrr > before[1]
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_sparse_gradients(cls):
+    model = cls(10, 2, 4, sparse=True)
+    h, r, t = triples(10, 2, 6, 3)
+    model.loss(h, r, t).backward()
+    assert model.node_emb.weight.grad.is_sparse and model.rel_emb.weight.grad.is_sparse
+    torch.optim.SparseAdam(list(model.parameters()), lr=0.01).step()

@@ -90,3 +90,10 @@ def test_embeddings_separate_two_communities():
     train = torch.tensor([0, 1, 2, 6, 7, 8])
     test = torch.tensor([3, 4, 9, 10])
     assert model.test(z[train], y[train], z[test], y[test]) == 1.0
+
+
+def test_sparse_gradients():
+    model = Node2Vec(ring(6), 4, walk_length=3, context_size=2, sparse=True)
+    pos, neg = model.sample(torch.arange(6))
+    model.loss(pos, neg).backward()
+    assert model.embedding.weight.grad.is_sparse
