@@ -109,7 +109,8 @@ def pool_data(cluster: Tensor, data, transform, reduce: str, owner: str):
     check_cluster(owner, cluster, num_nodes)
     cluster, perm = consecutive_cluster(cluster)
     x = None if data.x is None else scatter(data.x, cluster, 0, perm.numel(), reduce)
-    edge_index, edge_attr = pool_edge(cluster, data.edge_index, data.edge_attr)
+    edge_index, edge_attr = (None, None) if data.edge_index is None else \
+        pool_edge(cluster, data.edge_index, data.edge_attr)
     out = Batch(batch=pool_batch(perm, data.batch), x=x, edge_index=edge_index,
                 edge_attr=edge_attr, pos=pool_pos(cluster, data.pos))
     return transform(out) if transform is not None else out

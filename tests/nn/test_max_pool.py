@@ -103,6 +103,12 @@ def test_pool_neighbor_x(fn, reduce, flow, g):
         torch.testing.assert_close(out.x[i], REDUCE[reduce](rows))
 
 
+def test_pool_graph_without_edges():
+    data = Data(x=torch.tensor([[1.0], [5.0], [2.0]]))
+    out = max_pool(torch.tensor([4, 4, 1]), data)
+    assert out.x.view(-1).tolist() == [2.0, 5.0] and out.edge_index is None
+
+
 def test_consecutive_cluster():
     cluster, perm = consecutive_cluster(torch.tensor([7, 2, 7, 9, 2]))
     assert cluster.tolist() == [1, 0, 1, 2, 0]
