@@ -33,7 +33,7 @@ class _InvertibleFunction(torch.autograd.Function):
         with torch.no_grad():
             y = module._forward(x, *args, states=ctx.states)
         ctx.input = None
-        if getattr(x, _FLAG, False) and x.is_contiguous() and \
+        if any(ctx.needs_input_grad) and getattr(x, _FLAG, False) and x.is_contiguous() and \
                 x.untyped_storage().nbytes() == x.numel() * x.element_size():
             ctx.input = x                       # rebuilt in backward
             ctx.input_nbytes = x.untyped_storage().nbytes()

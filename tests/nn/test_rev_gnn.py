@@ -118,3 +118,13 @@ def test_repr_and_errors():
         GroupAddRev(GCNConv(4, 4), num_groups=1)
     with pytest.raises(ValueError, match="divisible"):
         model(torch.randn(3, 7), torch.tensor([[0], [1]]))
+
+
+def test_nothing_freed_without_a_backward_pass():
+    edge_index = torch.tensor([[0, 1], [1, 0]])
+    layers = chain(False)
+    for p in layers.parameters():
+        p.requires_grad_(False)
+    h1 = layers[0](torch.randn(2, 4), edge_index)
+    layers[1](h1, edge_index)
+    assert h1.untyped_storage().nbytes() == 2 * 4 * 4   # no backward will refill it
