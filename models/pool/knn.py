@@ -25,6 +25,7 @@ from torch import Tensor
 
 BLOCK_ELEMENTS = 1 << 22  # at most ~4M distances (16 MiB in float32) held at once
 MAX_QUERY_BLOCK = 4096
+SORT_FACTOR = 8  # rows shorter than SORT_FACTOR * k are fully sorted (see _k_smallest)
 
 _FLOWS = ("source_to_target", "target_to_source")
 
@@ -92,6 +93,7 @@ def _search(x: Tensor, y: Tensor, batch_x: Optional[Tensor], batch_y: Optional[T
     num_groups = max(int(batch_x.max()), int(batch_y.max())) + 1
     order_x, ptr_x = _groups(batch_x, num_groups)
     order_y, ptr_y = _groups(batch_y, num_groups)
+    has_nan = bool(torch.isnan(x).any()) or bool(torch.isnan(y).any())
     rows, cols = [], []
     with torch.no_grad():
         for b in range(num_groups):
@@ -103,7 +105,10 @@ def _search(x: Tensor, y: Tensor, batch_x: Optional[Tensor], batch_y: Optional[T
             step = max(1, min(MAX_QUERY_BLOCK, BLOCK_ELEMENTS // cand.numel()))
             for start in range(0, query.numel(), step):
                 q = query[start:start + step]
-                row, col = select(_distances(y[q], xb, cosine), q, cand)
+                dist = _distances(y[q], xb, cosine)
+                if has_nan:  # a NaN coordinate puts a point infinitely far away
+                    dist = torch.nan_to_num(dist, nan=float("inf"))
+                row, col = select(dist, q, cand)
                 rows.append(row)
                 cols.append(col)
     if not rows:
@@ -126,21 +131,51 @@ def _as_graph(assign: Tensor, flow: str) -> Tensor:
     return assign
 
 
+def _k_smallest(dist: Tensor, k: int) -> Tensor:
+    """Column ids of the ``k`` smallest entries of every row, ordered by (value, column).
+
+    Ties go to the smaller column: candidates are sorted by id inside an example, so this
+    prefers the smaller point index.  Short rows use one stable sort; long rows select
+    with ``topk`` (linear time), redo only the rows whose boundary value is shared by
+    more entries than fit, and sort just the ``k`` chosen entries.  ``dist`` holds no
+    NaN (see :func:`_search`).
+    """
+    if k >= dist.shape[1] or k * SORT_FACTOR >= dist.shape[1]:
+        return torch.sort(dist, dim=1, stable=True)[1][:, :k]
+    # k + 1 smallest: where the (k+1)-th equals the k-th, the boundary value is shared
+    # by more entries than fit and topk's choice among them is unspecified: redo those.
+    values, cols = torch.topk(dist, k + 1, dim=1, largest=False, sorted=True)
+    cols = cols[:, :k]
+    crowded = (values[:, k] == values[:, k - 1]).nonzero().view(-1)
+    if crowded.numel():
+        sub, bound = dist[crowded], values[crowded, k - 1:k]
+        below, tied = sub < bound, sub == bound
+        room = k - below.sum(dim=1, keepdim=True)
+        take = below | (tied & (torch.cumsum(tied, dim=1) <= room))  # k per row
+        cols = cols.clone()
+        cols[crowded] = take.nonzero()[:, 1].view(-1, k)
+    cols = torch.sort(cols, dim=1)[0]
+    order = torch.sort(dist.gather(1, cols), dim=1, stable=True)[1]
+    return cols.gather(1, order)
+
+
+def _own_columns(q: Tensor, cand: Tensor) -> Tensor:
+    """Where each query sits among the (ascending) candidates of its example."""
+    return torch.searchsorted(cand, q).clamp_(max=max(cand.numel() - 1, 0)).view(-1, 1)
+
+
 def _knn(x: Tensor, y: Tensor, k: int, batch_x, batch_y, cosine: bool,
          exclude_self: bool) -> Tensor:
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"'k' must be a non-negative int, got {k!r}")
 
     def select(dist: Tensor, q: Tensor, cand: Tensor):
-        if exclude_self:
-            dist = dist.masked_fill(q.view(-1, 1) == cand.view(1, -1), float("inf"))
+        if exclude_self:  # queries are candidates of their own example
+            dist.scatter_(1, _own_columns(q, cand), float("inf"))
         kk = min(k, cand.numel() - (1 if exclude_self else 0))
         if kk <= 0:
             return q[:0], cand[:0]
-        # Ties are broken towards the smaller candidate id: candidates are sorted by id
-        # inside an example, and a stable sort keeps that order among equal distances.
-        _, idx = torch.sort(dist, dim=1, stable=True)
-        idx = idx[:, :kk]
+        idx = _k_smallest(dist, kk)
         return q.view(-1, 1).expand(-1, kk).reshape(-1), cand[idx].reshape(-1)
 
     return _search(x, y, batch_x, batch_y, cosine, select)
@@ -218,16 +253,17 @@ def _radius(x: Tensor, y: Tensor, r: float, batch_x, batch_y, max_num_neighbors:
 
     def select(dist: Tensor, q: Tensor, cand: Tensor):
         inside = dist < r
-        if exclude_self:
-            inside &= q.view(-1, 1) != cand.view(1, -1)
-        if int(inside.sum(1).max()) > max_num_neighbors:
-            # Keep the nearest max_num_neighbors (ties: smaller index first).
-            key = dist.masked_fill(~inside, float("inf"))
-            rank = torch.empty_like(key, dtype=torch.long)
-            order = torch.sort(key, dim=1, stable=True)[1]
-            rank.scatter_(1, order, torch.arange(key.shape[1], device=key.device)
-                          .expand_as(order).contiguous())
-            inside &= rank < max_num_neighbors
+        if exclude_self:  # queries are candidates of their own example
+            inside.scatter_(1, _own_columns(q, cand), False)
+        over = (torch.count_nonzero(inside, dim=1) > max_num_neighbors).nonzero().view(-1)
+        if over.numel():
+            # Those rows keep their nearest max_num_neighbors (ties: smaller index
+            # first); they have more points inside than that, so all chosen are inside.
+            chosen = torch.zeros_like(inside[over])
+            if max_num_neighbors:
+                key = dist[over].masked_fill(~inside[over], float("inf"))
+                chosen.scatter_(1, _k_smallest(key, max_num_neighbors), True)
+            inside[over] = chosen
         qi, ci = inside.nonzero(as_tuple=True)
         return q[qi], cand[ci]
 

@@ -1,6 +1,7 @@
 """knn / knn_graph / radius / radius_graph against brute-force loops over point pairs."""
 import importlib
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -70,8 +71,17 @@ def test_exported():
 @given(point_sets(), st.integers(0, 5), st.booleans())
 def test_knn_matches_brute_force(data, k, cosine):
     x, bx, y, by = data
-    got = knn(x, y, k, bx, by, cosine=cosine)
-    assert as_pairs(got) == brute_knn(x, bx, y, by, k, cosine)
+    got = as_pairs(knn(x, y, k, bx, by, cosine=cosine))
+    expected = brute_knn(x, bx, y, by, k, cosine)
+    if not cosine:
+        assert got == expected
+        return
+    # cosine distances of parallel points tie only up to rounding: compare the queries
+    # and, per query, the chosen distances
+    assert [i for i, _ in got] == [i for i, _ in expected]
+    for (i, a), (_, b) in zip(got, expected):
+        assert math.isclose(dist(y[i].tolist(), x[a].tolist(), True),
+                            dist(y[i].tolist(), x[b].tolist(), True), abs_tol=1e-12)
 
 
 @settings(max_examples=10, deadline=None)
@@ -159,3 +169,26 @@ def test_bad_inputs():
         radius_graph(x, 1.0, max_num_neighbors=-2)
     with pytest.raises(ValueError, match="'x'"):
         knn_graph(torch.randn(2, 3, 4), 2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(point_sets(max_points=30), st.integers(1, 3), st.booleans())
+def test_knn_selection_path_matches_brute_force(data, k, loop):
+    """Long rows take the topk selection path (forced here): same pairs, same order
+    (also for radius searches capped by max_num_neighbors)."""
+    x, bx, y, by = data
+    with mock.patch.object(knn_module, "SORT_FACTOR", 0):
+        got = knn(x, y, k, bx, by)
+        graph = knn_graph(x, k, bx, loop=loop)
+        capped = radius(x, y, 2.5, bx, by, max_num_neighbors=k)
+    assert as_pairs(capped) == brute_radius(x, bx, y, by, 2.5, k)
+    assert as_pairs(got) == brute_knn(x, bx, y, by, k)
+    assert [(c, n) for n, c in as_pairs(graph)] == brute_knn(x, bx, x, bx, k,
+                                                             exclude_self=not loop)
+
+
+def test_knn_nan_counts_as_far():
+    x = torch.tensor([[0.0], [float("nan")], [1.0], [3.0]])
+    for factor in (0, 8):
+        with mock.patch.object(knn_module, "SORT_FACTOR", factor):
+            assert knn(x, torch.tensor([[0.2]]), 3)[1].tolist() == [0, 2, 3]
