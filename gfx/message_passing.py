@@ -62,6 +62,7 @@ class Signature:
 
     def __init__(self, fn, skip_first: bool):
         params = list(inspect.signature(fn).parameters.values())
+        self.takes_any_keyword = any(p.kind == p.VAR_KEYWORD for p in params)
         params = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if skip_first and params:
             params = params[1:]
@@ -391,11 +392,12 @@ class MessagePassing(torch.nn.Module):
             out = self._apply_edge_mask(out)
         aggr_kwargs = self._collect(self._aggregate_sig.names, self._aggregate_sig.defaults,
                                     edge_index, size, kwargs, "aggregate")
+        # Only what the (possibly user-written) signature takes, e.g. aggregate(inputs, index).
+        sig = self._aggregate_sig
         i = self._lift_positions()[0]
-        aggr_kwargs.setdefault("index", edge_index[i])
-        aggr_kwargs.setdefault("dim_size", size[i])
-        if "ptr" in self._aggregate_sig.names:
-            aggr_kwargs.setdefault("ptr", None)
+        for name, value in (("index", edge_index[i]), ("dim_size", size[i]), ("ptr", None)):
+            if name in sig.names or (sig.takes_any_keyword and name != "ptr"):
+                aggr_kwargs.setdefault(name, value)
         return self._call_with_hooks("aggregate", self.aggregate, out, aggr_kwargs)
 
     def _decomposed_message_aggregate(self, edge_index: Tensor, size, kwargs) -> Tensor:

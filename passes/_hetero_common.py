@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 import torch
 from torch.fx import GraphModule, Node
 
-from gfx.passes.cleanup import eliminate_dead_code
+from gfx.passes.cleanup import eliminate_dead_code, has_side_effects, is_inplace
 from gfx.transformer import Transformer
 
 from ._training_mode import capture_following_training_mode, user_stacklevel
@@ -287,6 +287,7 @@ class HeteroTransformer(Transformer):
         self.prepare()
         for node in list(self.graph.nodes):
             getattr(self, self.kind_of(node))(node, node.target, node.name)
+        self.erase_replaced_inplace_updates()
         eliminate_dead_code(self.gm)  # keeps the run-time guards of fixed arguments
         for target in called:
             old = self.gm.get_submodule(target)
@@ -303,6 +304,20 @@ class HeteroTransformer(Transformer):
         if self.debug:
             print(f"{self.owner}: graph after\n{self.gm.graph}")
         return self.gm
+
+    def erase_replaced_inplace_updates(self) -> None:
+        """Drop in-place updates (``x.relu_()``) of original values whose per-type copies
+        replaced them: the copies are updated by their own per-type nodes, and the
+        original would otherwise keep the whole homogeneous computation alive."""
+        for node in reversed(list(self.graph.nodes)):
+            if node.users:
+                continue
+            replaced_update = (node not in self.created and is_inplace(node) and node.args
+                               and isinstance(node.args[0], Node)
+                               and node.args[0] not in self.created
+                               and node.args[0].op != "placeholder")
+            if replaced_update or not has_side_effects(node):
+                self.graph.erase_node(node)
 
     # ------------------------------------------------------------------ graph editing
     def emit(self, anchor: Node, op: str, target: Any, args: tuple, kwargs: Optional[dict],

@@ -8,7 +8,8 @@ import torch
 from torch.fx import GraphModule, Node
 
 
-def _is_inplace(node: Node) -> bool:
+def is_inplace(node: Node) -> bool:
+    """An in-place method (``x.relu_()``) or function, or an ``out=`` call."""
     if node.op == "call_method":
         return node.target.endswith("_") and not node.target.endswith("__")
     if node.op == "call_function":
@@ -25,7 +26,7 @@ def _is_guard(node: Node) -> bool:
 def has_side_effects(node: Node) -> bool:
     """Nodes that must stay even without users: I/O, in-place updates, run-time guards
     (``concrete_args`` checks, asserts) and calls fx deems impure."""
-    return (node.op in ("placeholder", "output") or _is_inplace(node) or _is_guard(node)
+    return (node.op in ("placeholder", "output") or is_inplace(node) or _is_guard(node)
             or node.is_impure())
 
 

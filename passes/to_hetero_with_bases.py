@@ -43,17 +43,35 @@ OWNER = "to_hetero_with_bases"
 
 
 # ----------------------------------------------------------------------------- run time
+def node_axis(value: Tensor) -> int:
+    """The axis that indexes nodes (or edges): ``-2`` as MessagePassing's default
+    ``node_dim``, so batched ``[B, N, F]`` inputs merge along ``N``; ``0`` for vectors."""
+    return -2 if value.dim() >= 2 else 0
+
+
+def count_along_node_axis(value: Tensor) -> int:
+    return value.size(node_axis(value))
+
+
+def narrow_node_axis(value: Tensor, offset: int, count: int) -> Tensor:
+    return torch.narrow(value, node_axis(value), offset, count)
+
+
 def concat_types(values: Sequence[Tensor], types: Sequence[TypeName], argument: str) -> Tensor:
-    """Concatenate per-type tensors along dim 0; their other sizes must agree."""
+    """Concatenate per-type tensors along the node axis; their other sizes must agree."""
     if not is_tracing(*values):
-        shapes = {t: tuple(v.shape[1:]) for t, v in zip(types, values)}
+        shapes = {}
+        for t, v in zip(types, values):
+            shape = list(v.shape)
+            del shape[node_axis(v)]
+            shapes[t] = tuple(shape)
         if len(set(shapes.values())) > 1:
             listed = ", ".join(f"{t!r}: {list(s)}" for t, s in shapes.items())
             raise ValueError(
                 f"{OWNER}: the entries of '{argument}' differ in feature size ({listed}), "
                 f"so they cannot be merged into one tensor; pass in_channels={{'{argument}': "
                 f"<size>}} to map every type to one size first")
-    return torch.cat(list(values), dim=0)
+    return torch.cat(list(values), dim=node_axis(values[0]))
 
 
 def typed_edge_index(edge_indices: Sequence[Tensor], node_counts: Sequence[int],
@@ -95,6 +113,8 @@ def _check_edge_index(edge_index: Tensor, edge_type: EdgeType, argument: str,
 
 torch.fx.wrap("concat_types")
 torch.fx.wrap("typed_edge_index")
+torch.fx.wrap("count_along_node_axis")
+torch.fx.wrap("narrow_node_axis")
 
 
 # ----------------------------------------------------------------------------- the pass
@@ -209,15 +229,19 @@ class ToHeteroWithBasesTransformer(HeteroTransformer):
                                        f"{node.name}__{self.type_key(t)}")) for t in types]
 
     def count(self, values: List[Node], anchor: Node, types: Sequence[TypeName],
-              dim: int) -> List[Node]:
+              dim: Optional[int]) -> List[Node]:
+        """The size of each value along ``dim`` (``None``: the node axis)."""
         return [self.emit(anchor, "call_method", "size", (v, dim), None, None, t,
-                          f"num__{self.type_key(t)}") for v, t in zip(values, types)]
+                          f"num__{self.type_key(t)}") if dim is not None else
+                mark_wrapped(self.emit(anchor, "call_function", count_along_node_axis, (v,), None,
+                                       None, t, f"num__{self.type_key(t)}"))
+                for v, t in zip(values, types)]
 
     def merge_input(self, node: Node, anchor: Node, types: Sequence[TypeName],
                     count: bool) -> None:
         values = self.lookups(node, anchor, types)
         if count:
-            self.node_counts = self.count(values, anchor, types, 0)
+            self.node_counts = self.count(values, anchor, types, None)
         if node.target in self.in_channels:
             values = self.align(node, values, anchor, types)
         merged = mark_wrapped(self.emit(anchor, "call_function", concat_types,
@@ -260,9 +284,9 @@ class ToHeteroWithBasesTransformer(HeteroTransformer):
               types: Sequence[TypeName]) -> Dict[TypeName, Node]:
         out, offset = {}, 0
         for count, type_name in zip(counts, types):
-            out[type_name] = self.emit(anchor, "call_function", torch.narrow,
-                                       (value, 0, offset, count), None, value.meta["level"],
-                                       type_name, f"{value.name}__{self.type_key(type_name)}")
+            out[type_name] = mark_wrapped(self.emit(
+                anchor, "call_function", narrow_node_axis, (value, offset, count), None,
+                value.meta["level"], type_name, f"{value.name}__{self.type_key(type_name)}"))
             offset = count if offset == 0 else self.emit(
                 anchor, "call_function", operator.add, (offset, count), None, None, None,
                 "offset")

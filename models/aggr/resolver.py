@@ -1,7 +1,7 @@
 """``aggregation_resolver``: turn a name, class, instance or list into an :class:`Aggregation`."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .base import AGGREGATIONS, Aggregation
 
@@ -13,9 +13,10 @@ def valid_names() -> str:
     return f"{', '.join(short)}; or a class name: {', '.join(classes)}"
 
 
-def aggregation_resolver(query: Any, *args, **kwargs) -> Aggregation:
+def aggregation_resolver(query: Any, *args, **kwargs) -> Optional[Aggregation]:
     """Resolve ``query`` to an :class:`Aggregation` module.
 
+    * ``None`` stays ``None`` (no aggregation, as in the reference library);
     * an :class:`Aggregation` instance is returned as is (no arguments allowed);
     * an :class:`Aggregation` subclass is instantiated with ``*args, **kwargs``;
     * a string is looked up case-insensitively among the registered names (``"sum"``,
@@ -33,6 +34,8 @@ def aggregation_resolver(query: Any, *args, **kwargs) -> Aggregation:
         ValueError: an unknown name; the message lists every valid one.
         TypeError: a query of another type, or arguments given with an instance.
     """
+    if query is None:
+        return None
     if isinstance(query, Aggregation):
         if args or kwargs:
             raise TypeError(f"aggregation_resolver: got the instance {query!r} together with "

@@ -20,7 +20,7 @@ from gfx.ops import scatter
 from gfx.structure import memo
 from gfx.utils import is_tracing, softmax
 from gfx.utils.loops import add_self_loops, remove_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
 
 FillValue = Union[float, Tensor, str]
 
@@ -105,8 +105,11 @@ class GATConv(MessagePassing):
     (see :func:`attention_self_loops`).  The reference fails on bipartite graphs with
     edge features and more targets than sources; gfx computes the fill over all targets.
 
-    A torch.sparse ``adj_t`` may replace ``edge_index``; its values are ignored and the
-    attention weights are returned as ``(edge_index, alpha)``, not as a sparse tensor.
+    A torch.sparse ``adj_t`` may replace ``edge_index``; its values are ignored, and with
+    ``return_attention_weights=True`` the weights come back as the reference library
+    returns them: ``(adj, alpha)`` with ``adj`` a sparse ``[N_dst, N_src, heads]`` tensor
+    holding ``alpha`` at the (self-looped) edges, and ``alpha`` in that tensor's
+    (coalesced) order.
 
     Args:
         in_channels (int or (int, int)): input features, or ``(source, target)`` sizes;
@@ -192,7 +195,9 @@ class GATConv(MessagePassing):
                 edge_attr: Optional[Tensor] = None, size: Optional[Tuple[int, int]] = None,
                 return_attention_weights: Optional[bool] = None):
         H, C = self.heads, self.out_channels
+        sparse_shape = None
         if is_torch_sparse_tensor(edge_index):
+            sparse_shape = tuple(edge_index.shape[:2])  # [num_targets, num_sources]
             edge_index, _ = to_edge_index(edge_index)
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
         check_node_channels("GATConv", pair, self._in_pair)
@@ -236,6 +241,9 @@ class GATConv(MessagePassing):
         if self.bias is not None:
             out = out + self.bias
         if return_attention_weights:
+            if sparse_shape is not None:  # the reference's form: a sparse [N_dst, N_src, H]
+                adj = to_torch_coo_tensor(edge_index, alpha, (sparse_shape[1], sparse_shape[0]))
+                return out, (adj, adj.values())  # alpha in the sparse tensor's order
             return out, (edge_index, alpha)
         return out
 

@@ -14,7 +14,7 @@ from gfx.ops import scatter
 from gfx.ops._checks import is_tracing
 from gfx.structure import memo
 from gfx.utils.loops import add_remaining_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
 
 
 def _gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int,
@@ -43,7 +43,9 @@ def gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor] = None,
              dtype: Optional[torch.dtype] = None) -> Tuple[Tensor, Tensor]:
     """Symmetric normalisation :math:`\\hat{D}^{-1/2} \\hat{A} \\hat{D}^{-1/2}` of a graph.
 
-    Returns ``(edge_index, edge_weight)`` with self-loops added (weight 1, or 2 when
+    Given a sparse ``adj_t`` (COO or CSR, ``[num_targets, num_sources]``), returns the
+    normalised ``(adj_t, None)`` in the same layout, as the reference library does.
+    Otherwise returns ``(edge_index, edge_weight)`` with self-loops added (weight 1, or 2 when
     ``improved``; an existing loop keeps its weight) and each edge ``(j, i)`` weighted by
     :math:`w_{ji} / \\sqrt{\\hat{d}_j \\hat{d}_i}`, degrees counted at the targets.  For an
     unweighted graph the result is computed once per ``edge_index`` (structure cache).
@@ -58,6 +60,14 @@ def gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor] = None,
         flow (str, optional): which row holds the targets. (default: ``"source_to_target"``)
         dtype (torch.dtype, optional): dtype of the weights. (default: ``None``)
     """
+    if is_torch_sparse_tensor(edge_index):  # a sparse adj_t in, a normalised adj_t out
+        adj_t = edge_index
+        index, values = to_edge_index(adj_t)
+        index, weight = _gcn_norm(index, values, adj_t.size(0), improved, add_self_loops,
+                                  "source_to_target", dtype or values.dtype)
+        out = to_torch_coo_tensor(index, weight, (adj_t.size(1), adj_t.size(0)))
+        return (out if adj_t.layout == torch.sparse_coo else
+                out.to_sparse(layout=adj_t.layout)), None
     if num_nodes is None:
         num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
     if edge_weight is not None:

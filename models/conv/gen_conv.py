@@ -79,7 +79,8 @@ class GENConv(MessagePassing):
         eps (float, optional): :math:`\\epsilon` added to every message.
             (default: ``1e-7``)
         bias (bool, optional): learn biases in the linear layers. (default: ``False``)
-        edge_dim (int, optional): edge feature size; ``edge_attr`` is then required.
+        edge_dim (int, optional): edge feature size; a call without ``edge_attr`` then
+            passes plain neighbour features, as in the reference library.
             (default: ``None``)
         **kwargs: arguments of :class:`gfx.nn.MessagePassing`.
 
@@ -161,9 +162,6 @@ class GENConv(MessagePassing):
         if isinstance(x, Tensor):
             x = (x, x)
         x_src, x_dst = x
-        if self.edge_dim is not None and edge_attr is None:
-            raise ValueError(f"GENConv: edge_dim={self.edge_dim} was set, so 'edge_attr' "
-                             f"[num_edges, {self.edge_dim}] is required")
         self._check_edge_attr(edge_attr)
         if hasattr(self, "lin_src"):
             x_src = self.lin_src(x_src)

@@ -77,6 +77,8 @@ class GraphConv(MessagePassing):
                 edge_weight: Optional[Tensor] = None,
                 size: Optional[Tuple[int, int]] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
+            if size is None:  # adj_t is [num_targets, num_sources]
+                size = (edge_index.size(1), edge_index.size(0))
             edge_index, values = to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if isinstance(x, Tensor):

@@ -99,8 +99,16 @@ class Linear(torch.nn.Module):
     @staticmethod
     def _load_lazy_hook(module: "Linear", state_dict, prefix, *args) -> None:
         weight = state_dict.get(prefix + "weight")
-        if module.is_lazy and weight is not None and not isinstance(weight, UninitializedParameter):
+        if weight is None:
+            return
+        if module.is_lazy and not isinstance(weight, UninitializedParameter):
             module._materialize(weight.shape[-1], weight.device, weight.dtype)
+        elif not module.is_lazy and isinstance(weight, UninitializedParameter):
+            # A lazy checkpoint makes a built layer lazy again (the reference's behaviour):
+            # its input size is taken from the next call.
+            module.in_channels = -1
+            module.weight = UninitializedParameter(device=module.weight.device,
+                                                   dtype=module.weight.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.is_lazy:

@@ -7,6 +7,7 @@ Also holds the two name resolvers the full models share: :func:`activation_resol
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
@@ -91,8 +92,9 @@ class MLP(torch.nn.Module):
         if "batch_norm" in kwargs:
             norm = "batch_norm" if kwargs.pop("batch_norm") else None
         norm_kwargs = kwargs.pop("batch_norm_kwargs", norm_kwargs)
-        if kwargs:
-            raise TypeError(f"MLP: unexpected arguments {sorted(kwargs)}")
+        if kwargs:  # the reference accepts and ignores them; gfx says so
+            warnings.warn(f"MLP: ignoring unknown arguments {sorted(kwargs)} (accepted for "
+                          f"compatibility; they have no effect)", stacklevel=2)
 
         channel_list = self._channel_list(channel_list, in_channels, hidden_channels,
                                           out_channels, num_layers)

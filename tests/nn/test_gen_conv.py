@@ -141,8 +141,6 @@ def test_gen_errors():
     with pytest.raises(ValueError, match="GENConv: aggr='softmax_sg'.*learn_t"):
         GENConv(4, 6, aggr="softmax_sg", learn_t=True)
     conv = GENConv(4, 6, edge_dim=3)
-    with pytest.raises(ValueError, match="GENConv: edge_dim=3 was set, so 'edge_attr'"):
-        conv(torch.randn(3, 4), ei)
     with pytest.raises(ValueError, match=r"GENConv: expected 'edge_attr' of shape \[\w+, 3\]"):
         conv(torch.randn(3, 4), ei, torch.randn(2, 2))
     with pytest.raises(ValueError, match=r"GENConv: expected 'edge_attr' .* 6\] \(edge_dim=None"):

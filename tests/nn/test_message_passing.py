@@ -170,3 +170,18 @@ def test_input_errors():
         MessagePassing(flow="sideways")
     with pytest.raises(IndexError, match=r"edge_index\[1\] \(targets\) contains node 7"):
         layer.propagate(torch.tensor([[0], [7]]), x=x)
+
+
+def test_aggregate_override_with_only_inputs_and_index():
+    # A user layer written against the early contract: aggregate(self, inputs, index).
+    class SumByHand(MessagePassing):
+        def forward(self, x, edge_index):
+            return self.propagate(edge_index, x=x)
+
+        def aggregate(self, inputs, index):
+            return torch.zeros(6, inputs.shape[1]).index_add_(0, index, inputs)
+
+    x = torch.randn(6, 3)
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 0], [1, 2, 3, 4, 0, 2]])
+    expected = torch.zeros(6, 3).index_add_(0, edge_index[1], x[edge_index[0]])
+    torch.testing.assert_close(SumByHand()(x, edge_index), expected)

@@ -145,7 +145,7 @@ def test_mlp_errors():
         MLP([3])
     with pytest.raises(ValueError, match="got 1 dropout values for 2 layers"):
         MLP([3, 4, 2], dropout=[0.1])
-    with pytest.raises(TypeError, match="unexpected arguments"):
+    with pytest.warns(UserWarning, match=r"ignoring unknown arguments \['colour'\]"):
         MLP([3, 4, 2], colour="red")
     with pytest.raises(ValueError, match="MLP: 'x' must have 3 features"):
         MLP([3, 4, 2])(torch.randn(2, 5))
