@@ -83,7 +83,9 @@ def _search(x: Tensor, y: Tensor, batch_x: Optional[Tensor], batch_y: Optional[T
     batch_x = _check_batch("batch_x", batch_x, x.shape[0], x.device)
     batch_y = _check_batch("batch_y", batch_y, y.shape[0], y.device)
     dtype = torch.promote_types(x.dtype, y.dtype)
-    x, y = x.to(dtype), y.to(dtype)
+    if dtype not in (torch.float32, torch.float64):
+        dtype = torch.float32  # half-precision distances would misorder near neighbours
+    x, y = x.detach().to(dtype), y.detach().to(dtype)
     if cosine:
         x = torch.nn.functional.normalize(x, dim=-1)
         y = torch.nn.functional.normalize(y, dim=-1)

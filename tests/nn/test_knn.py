@@ -192,3 +192,12 @@ def test_knn_nan_counts_as_far():
     for factor in (0, 8):
         with mock.patch.object(knn_module, "SORT_FACTOR", factor):
             assert knn(x, torch.tensor([[0.2]]), 3)[1].tolist() == [0, 2, 3]
+
+
+def test_half_precision_and_grad_inputs():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(30, 3, generator=g)
+    expected = knn_graph(x, 4)
+    assert torch.equal(knn_graph(x.clone().requires_grad_(), 4), expected)
+    half = x.half()
+    assert torch.equal(knn_graph(half, 4), knn_graph(half.float(), 4))
