@@ -65,8 +65,8 @@ class CuGraphGATConv(MessagePassing):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
+        self.lin.reset_parameters()
         gain = torch.nn.init.calculate_gain("relu")
-        torch.nn.init.xavier_normal_(self.lin.weight, gain=gain)
         torch.nn.init.xavier_normal_(self.att.view(2, self.heads, self.out_channels),
                                      gain=gain)
         inits.zeros(self.bias)
