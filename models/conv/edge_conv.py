@@ -137,6 +137,13 @@ class DynamicEdgeConv(MessagePassing):
         if not is_tracing(*pair) and (pair[0].dim() != 2 or pair[1].dim() != 2):
             raise ValueError(f"DynamicEdgeConv: 'x' must be [num_nodes, C] (static graphs "
                              f"are not supported), got shape {list(pair[0].shape)}")
+        width = nn_in_channels(self.nn)
+        if width is not None and not is_tracing(*pair):
+            for side, value in zip(("source", "target"), pair):
+                if 2 * value.shape[-1] != width:
+                    raise ValueError(f"DynamicEdgeConv: the {side} node features 'x' have "
+                                     f"{value.shape[-1]} channels, but nn takes {width} = "
+                                     f"2 * in_channels inputs")
         b = (batch, batch) if batch is None or isinstance(batch, Tensor) else tuple(batch)
         edge_index = dynamic_knn_graph(pair[0], pair[1], self.k, b[0], b[1])
         return self.propagate(edge_index, x=pair, size=None)

@@ -2,7 +2,7 @@
 a k-NN graph built in a learned space."""
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import Tuple, Union
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ class GravNetConv(MessagePassing):
     """
 
     def __init__(self, in_channels: int, out_channels: int, space_dimensions: int,
-                 propagate_dimensions: int, k: int, num_workers: Optional[int] = None,
+                 propagate_dimensions: int, k: int, num_workers: int = 1,
                  **kwargs):
         if "aggr" in kwargs:
             raise ValueError("GravNetConv: the aggregation is fixed to ['mean', 'max']; "

@@ -85,3 +85,5 @@ def test_dynamic_edge_conv_repr_and_bad_input():
         DynamicEdgeConv(nn, k=0)
     with pytest.raises(ValueError, match="static graphs"):
         conv(torch.randn(2, 3, 3))
+    with pytest.raises(ValueError, match="2 \\* in_channels"):
+        conv(torch.randn(5, 4))
