@@ -7,12 +7,14 @@ sources in ``row`` and their original edge ids in ``perm``. A hop takes the fron
 vector of node ids) and samples for all of it at once:
 
 * ``k < 0`` or ``deg <= k``: every incoming edge;
-* without replacement: each candidate edge gets a uniform random key and the ``k``
-  smallest keys of each node win (one sort over the frontier's edges);
+* without replacement: ``k`` distinct offsets into the node's edges, drawn by sorting
+  random keys (``deg <= 2k``) or by redrawing repeats (larger degrees), so the work
+  grows with ``k`` per node, not with the degree of hubs;
 * with replacement: ``k`` uniform draws per node.
 
 Sampled sources not seen before get the next local ids in order of first appearance;
-the global -> local map is a dense vector reset after each batch. All randomness comes
+the global -> local map and the first-appearance buffer are dense vectors reset after
+each batch (only the touched entries). All randomness comes
 from torch's generator, so a seed fixes the batches; the work is torch kernels over
 whole frontiers (multi-threaded by torch), never a Python loop over nodes.
 """
@@ -66,25 +68,59 @@ class CSC:
     @staticmethod
     def _offsets_without_replacement(deg: Tensor, take: Tensor, owner: Tensor, k: int,
                                      generator: Optional[torch.Generator]) -> Tensor:
-        full = (deg == take)
-        # positions within the owner's block, for nodes that keep every edge
+        """Offsets (inside each node's block of edges) of the sampled edges.
+
+        Nodes with ``deg <= k`` keep every edge. For the others ``k`` distinct offsets are
+        drawn: by sorting random keys over the node's edges when ``deg <= 2k``, else by
+        drawing ``k`` offsets and redrawing repeats until none are left (each draw
+        repeats with probability below 1/2, so a few rounds suffice)."""
         first = torch.cumsum(take, 0) - take
         rank = torch.arange(owner.numel()) - first[owner]
-        if k < 0 or bool(full.all()):
+        partial = deg > take
+        if k < 0 or not bool(partial.any()):
             return rank
-        partial = (~full).nonzero().view(-1)
-        part_deg = deg[partial]
-        part_owner = torch.repeat_interleave(torch.arange(partial.numel()), part_deg)
-        keys = torch.rand(part_owner.numel(), generator=generator) + part_owner.double()
-        order = torch.argsort(keys)  # grouped by owner, random within each group
-        part_first = torch.cumsum(part_deg, 0) - part_deg
-        within = order - part_first[part_owner]  # edge offset inside the owner's block
-        pos = torch.arange(order.numel()) - part_first[part_owner]
-        chosen = within[pos < k]  # the first k of each group, groups in owner order
+        nodes = partial.nonzero().view(-1)
+        node_deg = deg[nodes]
+        offsets = torch.empty(nodes.numel(), k, dtype=torch.long)
+        small = node_deg <= 2 * k
+        if bool(small.any()):
+            offsets[small] = _first_k_of_random_order(node_deg[small], k, generator)
+        big = ~small
+        if bool(big.any()):
+            offsets[big] = _distinct_draws(node_deg[big], k, generator)
         out = rank.clone()
-        partial_slots = full[owner].logical_not().nonzero().view(-1)
-        out[partial_slots] = chosen
+        out[partial[owner]] = offsets.view(-1)
         return out
+
+
+def _first_k_of_random_order(deg: Tensor, k: int, generator: Optional[torch.Generator]
+                             ) -> Tensor:
+    """``[len(deg), k]``: the first ``k`` offsets of a random permutation of each
+    ``range(deg[i])`` (one sort of random keys over all the blocks)."""
+    owner = torch.repeat_interleave(torch.arange(deg.numel()), deg)
+    keys = torch.rand(owner.numel(), generator=generator, dtype=torch.float64) + owner
+    order = torch.argsort(keys)
+    block_first = torch.cumsum(deg, 0) - deg
+    position = torch.arange(order.numel()) - block_first[owner]
+    return (order - block_first[owner])[position < k].view(-1, k)
+
+
+def _distinct_draws(deg: Tensor, k: int, generator: Optional[torch.Generator]) -> Tensor:
+    """``[len(deg), k]`` uniform offsets, distinct within each row (``deg > k``)."""
+    draws = (torch.rand(deg.numel(), k, generator=generator, dtype=torch.float64)
+             * deg.view(-1, 1)).long()
+    while True:
+        ordered, index = draws.sort(dim=1)
+        repeat = ordered[:, 1:] == ordered[:, :-1]
+        if not bool(repeat.any()):
+            return draws
+        rows, cols = repeat.nonzero(as_tuple=True)
+        cols = index[rows, cols + 1]
+        draws[rows, cols] = (torch.rand(rows.numel(), generator=generator,
+                                        dtype=torch.float64) * deg[rows]).long()
+
+
+_NEVER = torch.iinfo(torch.long).max
 
 
 class NodeSet:
@@ -93,21 +129,23 @@ class NodeSet:
 
     def __init__(self, num_nodes: int):
         self.local = torch.full((num_nodes,), -1, dtype=torch.long)
+        self._first = torch.full((num_nodes,), _NEVER, dtype=torch.long)
         self.ids: List[Tensor] = []
         self.count = 0
 
     def add(self, nodes: Tensor) -> Tensor:
         """Give local ids to the nodes not seen yet (first appearance order); return the
-        new global ids."""
+        new global ids. Repeats are found with a scatter-min of positions into a dense
+        buffer, not a sort."""
         if nodes.numel() == 0:
             return nodes
         unseen = nodes[self.local[nodes] < 0]
         if unseen.numel() == 0:
             return unseen
-        uniq, inverse = torch.unique(unseen, return_inverse=True)
-        first = torch.full((uniq.numel(),), unseen.numel(), dtype=torch.long)
-        first.scatter_reduce_(0, inverse, torch.arange(unseen.numel()), "amin")
-        new = unseen[first.sort().values]
+        position = torch.arange(unseen.numel())
+        self._first.scatter_reduce_(0, unseen, position, "amin")
+        new = unseen[self._first[unseen] == position]
+        self._first[unseen] = _NEVER
         self.local[new] = torch.arange(self.count, self.count + new.numel())
         self.count += new.numel()
         self.ids.append(new)
