@@ -1,0 +1,148 @@
+"""``HeteroBatchNorm``: batch normalisation with separate statistics per node/edge type."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+import gfx.ops
+from gfx.ops._checks import is_tracing
+
+
+def check_type_vec(owner: str, x: Tensor, type_vec: Tensor, num_types: int) -> None:
+    """Eager validation of a per-row type vector against ``x`` and ``num_types``."""
+    if is_tracing(x, type_vec):
+        return
+    if not isinstance(type_vec, Tensor) or type_vec.dtype not in (torch.long, torch.int):
+        raise TypeError(f"{owner}: 'type_vec' must be an int64 or int32 tensor, got "
+                        f"{getattr(type_vec, 'dtype', type(type_vec).__name__)}")
+    if type_vec.dim() != 1 or type_vec.numel() != x.size(0):
+        raise ValueError(f"{owner}: 'type_vec' must hold one type per row of 'x' "
+                         f"({x.size(0)}), got shape {tuple(type_vec.shape)}")
+    if type_vec.numel() and (int(type_vec.min()) < 0 or int(type_vec.max()) >= num_types):
+        raise ValueError(f"{owner}: 'type_vec' entries must lie in [0, {num_types - 1}] "
+                         f"(num_types={num_types}), got [{int(type_vec.min())}, "
+                         f"{int(type_vec.max())}]")
+
+
+class HeteroBatchNorm(torch.nn.Module):
+    """Batch normalisation (Ioffe and Szegedy, 2015) of heterogeneous rows: every type
+    :math:`t` has its own statistics and affine parameters.
+
+    .. math::
+        \\mathbf{x}'_i = \\frac{\\mathbf{x}_i - \\mathrm{E}[\\mathbf{x}_{t_i}]}
+        {\\sqrt{\\max(\\mathrm{Var}[\\mathbf{x}_{t_i}], \\epsilon)}} \\odot
+        \\gamma_{t_i} + \\beta_{t_i}
+
+    where the mean and biased variance are taken per channel over the rows of type
+    :math:`t_i` in training, and are the running estimates in evaluation.  As in the
+    reference, :math:`\\epsilon` is a lower bound of the variance (not added to it), the
+    running variance is updated with the biased batch variance, a type without rows in
+    the batch keeps its running statistics, and ``num_batches_tracked`` only counts when
+    ``momentum=None`` (the cumulative average needs it).  Unlike the reference, whose
+    backward treats the batch mean and variance as constants, the gradient here is the
+    derivative of the output, through the statistics (as :class:`torch.nn.BatchNorm1d`).
+
+    Args:
+        in_channels (int): features per row.
+        num_types (int): the number of types.
+        eps (float, optional): added to the variance. (default: ``1e-5``)
+        momentum (float, optional): weight of the current batch in the running
+            statistics; ``None`` for a cumulative average. (default: ``0.1``)
+        affine (bool, optional): learn per-type :math:`\\gamma` and :math:`\\beta`.
+            (default: ``True``)
+        track_running_stats (bool, optional): keep running statistics and use them in
+            evaluation. (default: ``True``)
+        device (torch.device, optional): where to create the parameters.
+            (default: ``None``)
+
+    Shapes: ``x`` ``[N, F]`` and ``type_vec`` ``[N]`` -> ``[N, F]``.
+    """
+
+    def __init__(self, in_channels: int, num_types: int, eps: float = 1e-5,
+                 momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Optional[torch.device] = None):
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("num_types", num_types)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"HeteroBatchNorm: '{name}' must be a positive int, "
+                                 f"got {value!r}")
+        self.in_channels = in_channels
+        self.num_types = num_types
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        shape = (num_types, in_channels)
+        if affine:
+            self.weight = torch.nn.Parameter(torch.empty(shape, device=device))
+            self.bias = torch.nn.Parameter(torch.empty(shape, device=device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", torch.empty(shape, device=device))
+            self.register_buffer("running_var", torch.empty(shape, device=device))
+            self.register_buffer("num_batches_tracked", torch.tensor(0, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        """Running means 0, variances 1, batch count 0."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics; :math:`\\gamma = 1`, :math:`\\beta = 0`."""
+        self.reset_running_stats()
+        if self.affine:
+            torch.nn.init.ones_(self.weight)
+            torch.nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor, type_vec: Tensor) -> Tensor:
+        """Normalise ``x`` row-wise with the statistics of each row's type."""
+        if not is_tracing(x) and (x.dim() != 2 or x.size(1) != self.in_channels):
+            raise ValueError(f"HeteroBatchNorm: expected 'x' of shape [N, "
+                             f"{self.in_channels}] (in_channels={self.in_channels}), got "
+                             f"{list(x.shape)}")
+        check_type_vec("HeteroBatchNorm", x, type_vec, self.num_types)
+        if self.training or not self.track_running_stats:
+            mean = gfx.ops.scatter(x, type_vec, 0, self.num_types, "mean")
+            centred = x - gfx.ops.gather(mean, type_vec, 0)
+            var = gfx.ops.scatter(centred * centred, type_vec, 0, self.num_types, "mean")
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean, var, type_vec)
+        else:
+            mean, var = self.running_mean, self.running_var
+            centred = x - gfx.ops.gather(mean, type_vec, 0)
+        out = centred * gfx.ops.gather(var.clamp(min=self.eps).rsqrt(), type_vec, 0)
+        if self.affine:
+            out = out * gfx.ops.gather(self.weight, type_vec, 0) \
+                + gfx.ops.gather(self.bias, type_vec, 0)
+        return out
+
+    def _update_running_stats(self, mean: Tensor, var: Tensor, type_vec: Tensor) -> None:
+        with torch.no_grad():
+            if self.momentum is None:  # the count is only needed (and kept) for this case
+                self.num_batches_tracked.add_(1)
+                factor = 1.0 / float(self.num_batches_tracked)
+            else:
+                factor = self.momentum
+            count = torch.bincount(type_vec, minlength=self.num_types)
+            seen = (count > 0).unsqueeze(-1)
+            new_mean = (1 - factor) * self.running_mean + factor * mean
+            new_var = (1 - factor) * self.running_var + factor * var
+            self.running_mean.copy_(torch.where(seen, new_mean, self.running_mean))
+            self.running_var.copy_(torch.where(seen, new_var, self.running_var))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, num_types={self.num_types})"
+
+
+__all__ = ["HeteroBatchNorm"]
