@@ -127,7 +127,8 @@ class SplineConv(MessagePassing):
         root_weight (bool, optional): add :math:`\\mathbf{\\Theta}_{\\mathrm{root}}
             \\mathbf{x}_i`. (default: ``True``)
         bias (bool, optional): learn an additive bias. (default: ``True``)
-        **kwargs: arguments of :class:`gfx.nn.MessagePassing`.
+        **kwargs: arguments of :class:`gfx.nn.MessagePassing`; the early API's
+            ``norm=True`` / ``norm=False`` is accepted for ``aggr="mean"`` / ``"add"``.
 
     Shapes: ``x`` ``[N, in]`` or ``([N_src, in_src], [N_dst, in_dst])``, ``edge_index``
     ``[2, E]``, ``edge_attr`` ``[E, dim]`` -> ``[N_dst, out]``.
@@ -137,6 +138,9 @@ class SplineConv(MessagePassing):
                  dim: int, kernel_size: Union[int, List[int]],
                  is_open_spline: bool = True, degree: int = 1, aggr: str = "mean",
                  root_weight: bool = True, bias: bool = True, **kwargs):
+        norm = kwargs.pop("norm", None)  # the early API's switch: mean (True) or sum
+        if norm is not None:
+            aggr = "mean" if norm else "add"
         super().__init__(aggr=aggr, **kwargs)
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"SplineConv: 'dim' must be a positive int, got {dim!r}")

@@ -153,3 +153,8 @@ def test_spline_conv_bad_input():
         conv(x, ei, torch.rand(2, 3))
     with pytest.raises(ValueError, match="'x'"):
         conv(torch.randn(3, 5), ei, torch.rand(2, 2))
+
+
+def test_spline_conv_early_norm_argument():
+    assert SplineConv(2, 3, dim=1, kernel_size=3, norm=False).aggr == "add"
+    assert SplineConv(2, 3, dim=1, kernel_size=3, norm=True).aggr == "mean"
