@@ -332,3 +332,27 @@ def test_group_add_rev(graph, disable):
     ours = gnn.GroupAddRev(gnn.GCNConv(2, 2), num_groups=2, disable=disable)
     theirs = pyg.GroupAddRev(pyg.GCNConv(2, 2), num_groups=2, disable=disable)
     compare(ours, theirs, graph["x"], graph["edge_index"])
+
+
+def test_kge_loader_batches():
+    ours, theirs = pair("DistMult", 12, 3, 4)
+    g = torch.Generator().manual_seed(2)
+    h, r, t = (torch.randint(n, (11,), generator=g) for n in (12, 3, 12))
+    got = list(ours.loader(h, r, t, batch_size=4))
+    want = list(theirs.loader(h, r, t, batch_size=4))
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        for x, y in zip(a, b):
+            assert torch.equal(x, y)
+
+
+def test_vgae_training_mode_same_noise():
+    torch.manual_seed(0)
+    ours, theirs = gnn.VGAE(MuLogstd()), pyg.VGAE(MuLogstd())
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(7, 4)
+    torch.manual_seed(3)
+    z_ours = ours.encode(x)
+    torch.manual_seed(3)
+    torch.testing.assert_close(z_ours, theirs.encode(x))
+    torch.testing.assert_close(ours.kl_loss(), theirs.kl_loss())
