@@ -109,7 +109,10 @@ NOTES = {
     "PPFConv": "message is an MLP on point pair features: not fused",
     "PointTransformerConv": "per-channel softmax and weighted messages fuse (fused_attention)",
     "PointGNNConv": "message is an MLP on [p_j - p_i + h(x_i), x_j]: not fused",
-    "DynamicEdgeConv": "k-NN search is one call (dynamic_knn_graph); the MLP messages around it lower, not fused",
-    "GravNetConv": "k-NN search is one call (dynamic_knn_graph); mean and max aggregations lower, not fused",
-    "XConv": "not message passing: neighbourhood search is one call, the dense networks trace as torch ops",
+    "DynamicEdgeConv": ("k-NN search is one call (dynamic_knn_graph); the MLP messages "
+                        "around it lower, not fused"),
+    "GravNetConv": ("k-NN search is one call (dynamic_knn_graph); mean and max aggregations "
+                    "lower, not fused"),
+    "XConv": ("not message passing: neighbourhood search is one call, the dense networks "
+              "trace as torch ops"),
 }

@@ -9,7 +9,6 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
-from gfx.nn import inits
 from gfx.nn.conv.gat_conv import attention_self_loops
 from gfx.nn.conv.graph_conv import check_node_channels
 from gfx.nn.dense.linear import Linear

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Tuple, Union
 
-import torch
 from torch import Tensor
 
 from gfx.message_passing import MessagePassing
