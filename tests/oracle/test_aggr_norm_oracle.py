@@ -266,3 +266,35 @@ def test_gini_numerator_matches_reference(rows, n, seed):
     ours = gini(w) * (2 * n * n - n) * w.mean()
     theirs = ref_gini(w) * (2 * (n * n - n) * w.abs().mean() + torch.finfo().eps)
     torch.testing.assert_close(ours, theirs)
+
+
+# -- legacy readouts -----------------------------------------------------------------------
+
+@settings(**SETTINGS)
+@example(data=typical_batch())
+@given(data=graph_batches())
+def test_global_attention_matches_reference(data):
+    import warnings
+
+    from torch_geometric.nn import GlobalAttention as Ref
+
+    from gfx.nn import GlobalAttention
+    x, batch, _, b = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        ours = perturbed(GlobalAttention(torch.nn.Linear(4, 1), torch.nn.Linear(4, 3)).double())
+        theirs = Ref(torch.nn.Linear(4, 1), torch.nn.Linear(4, 3)).double()
+    compare(ours, theirs, x, batch, b)
+
+
+@settings(**SETTINGS)
+@example(data=typical_batch())
+@given(data=graph_batches())
+def test_global_sort_pool_matches_reference(data):
+    from torch_geometric.nn import global_sort_pool as ref_pool
+
+    from gfx.nn import global_sort_pool
+    x, batch, _, _ = data
+    assume(reference_runs(lambda *a: ref_pool(*a), x, batch, 3))
+    torch.testing.assert_close(global_sort_pool(x, batch, 3), ref_pool(x, batch, 3))
