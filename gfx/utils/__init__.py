@@ -12,6 +12,7 @@ from .convert import (from_networkx, from_scipy_sparse_matrix, to_networkx,
                       to_scipy_sparse_matrix)
 from .degree import degree
 from .dropout import dropout_edge, dropout_node
+from .isolated import contains_isolated_nodes, remove_isolated_nodes
 from .laplacian import get_laplacian
 from .loops import (add_remaining_self_loops, add_self_loops, contains_self_loops,
                     remove_self_loops)
@@ -26,6 +27,7 @@ from .subgraph import bipartite_subgraph, k_hop_subgraph, subgraph
 from .to_dense_adj import dense_to_sparse, to_dense_adj
 from .to_dense_batch import to_dense_batch
 from .train_test_split_edges import train_test_split_edges
+from .unbatch import unbatch, unbatch_edge_index
 from .undirected import is_undirected, to_undirected
 
 
@@ -39,13 +41,13 @@ def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
 
 __all__ = [
     "add_remaining_self_loops", "add_self_loops", "batched_negative_sampling",
-    "bipartite_subgraph", "coalesce", "contains_self_loops", "degree", "dense_to_sparse",
-    "dropout_edge", "dropout_node", "from_networkx", "from_scipy_sparse_matrix",
-    "get_laplacian", "index_to_mask", "is_torch_sparse_tensor", "is_tracing",
-    "is_undirected", "k_hop_subgraph", "mask_to_index", "maybe_num_nodes",
-    "negative_sampling", "one_hot", "remove_self_loops", "scatter", "softmax",
-    "sort_edge_index", "structured_negative_sampling",
+    "bipartite_subgraph", "coalesce", "contains_isolated_nodes", "contains_self_loops",
+    "degree", "dense_to_sparse", "dropout_edge", "dropout_node", "from_networkx",
+    "from_scipy_sparse_matrix", "get_laplacian", "index_to_mask", "is_torch_sparse_tensor",
+    "is_tracing", "is_undirected", "k_hop_subgraph", "mask_to_index", "maybe_num_nodes",
+    "negative_sampling", "one_hot", "remove_isolated_nodes", "remove_self_loops", "scatter",
+    "softmax", "sort_edge_index", "structured_negative_sampling",
     "structured_negative_sampling_feasible", "subgraph", "to_dense_adj", "to_dense_batch",
     "to_edge_index", "to_networkx", "to_scipy_sparse_matrix", "to_torch_coo_tensor",
-    "to_undirected", "train_test_split_edges",
+    "to_undirected", "train_test_split_edges", "unbatch", "unbatch_edge_index",
 ]

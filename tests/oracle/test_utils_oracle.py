@@ -158,3 +158,20 @@ def test_scipy_and_networkx(graph):
     _same(d1.num_nodes, d2.num_nodes)
     if g1.number_of_edges():
         _same(d1.w, d2.w)
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists())
+def test_isolated_and_unbatch(graph):
+    ei, n, _ = graph
+    attr = torch.randn(ei.size(1))
+    _same(U.contains_isolated_nodes(ei, n), pyg_utils.contains_isolated_nodes(ei, n))
+    _same(U.remove_isolated_nodes(ei, attr, n), pyg_utils.remove_isolated_nodes(ei, attr, n))
+    batch = torch.arange(n) * 3 // max(n, 1)
+    x = torch.randn(n, 2)
+    _same(U.unbatch(x, batch), pyg_utils.unbatch(x, batch))
+    inside = ei[:, batch[ei[0]] == batch[ei[1]]]
+    inside = inside[:, torch.argsort(batch[inside[0]], stable=True)]  # a batch's layout
+    size = int(batch.max()) + 1 if n else 0
+    _same(U.unbatch_edge_index(inside, batch, size),
+          pyg_utils.unbatch_edge_index(inside, batch, size))

@@ -79,3 +79,40 @@ def test_one_hot():
         one_hot(torch.tensor([3]), 2)
     with pytest.raises(ValueError, match="index"):
         one_hot(torch.zeros(2, 2, dtype=torch.long))
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists())
+def test_isolated_nodes(graph):
+    from gfx.utils import contains_isolated_nodes, remove_isolated_nodes
+    edge_index, n, _ = graph
+    linked = {u for u, v in edge_index.t().tolist() if u != v} | \
+        {v for u, v in edge_index.t().tolist() if u != v}
+    assert contains_isolated_nodes(edge_index, n) == (len(linked) < n)
+    attr = torch.arange(edge_index.size(1))
+    out, out_attr, mask = remove_isolated_nodes(edge_index, attr, n)
+    kept = sorted(linked)
+    assert mask.nonzero().view(-1).tolist() == kept
+    pairs = list(enumerate(edge_index.t().tolist()))
+    last_loop = {u: e for e, (u, v) in pairs if u == v and u in linked}
+    expected = [(kept.index(u), kept.index(v), e) for e, (u, v) in pairs if u != v] + \
+        [(kept.index(u), kept.index(u), last_loop[u]) for u in sorted(last_loop)]
+    assert [(u, v, int(a)) for (u, v), a in zip(out.t().tolist(), out_attr)] == expected
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=4))
+def test_unbatch(sizes):
+    from gfx.utils import unbatch, unbatch_edge_index
+    batch = torch.cat([torch.full((n,), g, dtype=torch.long) for g, n in enumerate(sizes)])
+    x = torch.randn(batch.numel(), 2)
+    parts = unbatch(x, batch, batch_size=len(sizes))
+    assert [p.size(0) for p in parts] == sizes and torch.equal(torch.cat(parts), x)
+    starts = [sum(sizes[:g]) for g in range(len(sizes))]
+    local = [torch.tensor([[i, (i + 1) % n] for i in range(n)], dtype=torch.long).t()
+             .reshape(2, -1) for n in sizes]
+    edge_index = torch.cat([e + s for e, s in zip(local, starts)], dim=1)
+    for got, want in zip(unbatch_edge_index(edge_index, batch, len(sizes)), local):
+        assert torch.equal(got, want)
+    with pytest.raises(ValueError, match="batch"):
+        unbatch(torch.ones(3), torch.tensor([1, 0, 1]))
