@@ -4,14 +4,11 @@
 A YAML config picks every part of an experiment: dataset and task, network (encoder,
 pre-processing, message passing stage, head), optimisation and logging.  Components are
 looked up by name in string-keyed registries (``register_*``), so a new layer, head or
-dataset is one decorated definition.  Training runs on PyTorch Lightning; its modules
-(``GraphGymModule``, ``create_model``, ``train``, ...) are imported on first use, so that
-``import gfx.graphgym`` stays light.
+dataset is one decorated definition.  Training runs on PyTorch Lightning
+(``lightning``, or the older ``pytorch_lightning``; see :mod:`gfx.graphgym.imports`).
 
 ``python -m gfx.graphgym --cfg <file or built-in name> --repeat 3`` runs a config.
 """
-import importlib
-
 from . import models  # noqa: F401  (registers the model components)
 from .checkpoint import clean_ckpt, load_ckpt, remove_ckpt, save_ckpt
 from .cmd_args import parse_args
@@ -37,19 +34,21 @@ from .utils import (agg_batch, agg_runs, auto_select_device, dict_list_to_json, 
                     dict_to_tb, dummy_context, get_current_gpu_usage, is_ckpt_epoch,
                     is_eval_epoch, makedirs_rm_exist, match_baseline_cfg, params_count)
 
-# Names that need PyTorch Lightning, resolved on first access (see __getattr__).
-_LIGHTNING = {
-    "GraphGymModule": "model_builder", "create_model": "model_builder",
-    "GraphGymDataModule": "trainer", "LoggerCallback": "trainer",
-    "CheckpointCallback": "trainer", "EpochProgressBar": "trainer", "train": "trainer",
-}
+from .imports import pl, require_lightning
+from .model_builder import GraphGymModule, create_model
+
+# Training needs PyTorch Lightning (``lightning``, or ``pytorch_lightning``); without it
+# these names raise an error that names the extra.
+_TRAINING = ("GraphGymDataModule", "LoggerCallback", "CheckpointCallback",
+             "EpochProgressBar", "train")
+if pl is not None:
+    from .train import (CheckpointCallback, EpochProgressBar, GraphGymDataModule,
+                        LoggerCallback, train)
 
 
 def __getattr__(name):
-    if name in _LIGHTNING:
-        value = getattr(importlib.import_module(f"{__name__}.{_LIGHTNING[name]}"), name)
-        globals()[name] = value
-        return value
+    if name in _TRAINING:
+        require_lightning(f"gfx.graphgym.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -14,9 +14,11 @@ gfx adds one group, ``cfg.gfx``: ``compile`` (run every message passing layer th
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import logging
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import yaml
 from yacs.config import CfgNode as CN
@@ -421,3 +423,32 @@ def _make_dir(path: str) -> None:
 
 
 set_cfg(cfg)
+
+
+def from_config(func: Callable) -> Callable:
+    """Let ``func`` take its arguments from a config: ``func(..., cfg=cfg)``.
+
+    Arguments given explicitly win; every other parameter of ``func`` is read from the
+    attribute of ``cfg`` with the same name (``cfg.<name>``), falling back to the
+    parameter's default.  A parameter with neither raises :class:`ValueError` naming
+    ``cfg.<name>``.  Without ``cfg`` the function is called as usual.
+    """
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, cfg: Any = None, **kwargs):
+        if cfg is None:
+            return func(*args, **kwargs)
+        bound = signature.bind_partial(*args, **kwargs)
+        for name, param in signature.parameters.items():
+            if name in bound.arguments or param.kind in (param.VAR_POSITIONAL,
+                                                         param.VAR_KEYWORD):
+                continue
+            if name in cfg:
+                bound.arguments[name] = cfg[name]
+            elif param.default is inspect.Parameter.empty:
+                raise ValueError(f"'cfg.{name}' undefined: {func.__name__}() needs "
+                                 f"'{name}', given neither as an argument nor in the config")
+        return func(*bound.args, **bound.kwargs)
+
+    return wrapper

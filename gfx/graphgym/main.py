@@ -26,9 +26,9 @@ def run_experiment(args: argparse.Namespace) -> Optional[Dict[str, dict]]:
     """Run ``args.cfg_file`` ``args.repeat`` times (seeds ``cfg.seed + i``), then
     aggregate the runs; returns the aggregated best-epoch statistics per split (rank
     zero; other ranks return ``None``)."""
-    import lightning.pytorch as pl
+    from gfx.graphgym.imports import pl
     from gfx.graphgym.model_builder import create_model
-    from gfx.graphgym.trainer import GraphGymDataModule, train
+    from gfx.graphgym.train import GraphGymDataModule, train
     set_cfg(cfg)
     load_cfg(cfg, args)
     set_out_dir(cfg.out_dir, args.cfg_file)

@@ -2,7 +2,7 @@
 
 Every step sets ``batch.split`` (``train``, ``val`` or ``test``), runs the network to a
 ``(prediction, label)`` pair and returns the loss with the labels and normalised scores,
-which :class:`~gfx.graphgym.trainer.LoggerCallback` turns into statistics.
+which :class:`~gfx.graphgym.train.LoggerCallback` turns into statistics.
 Validation runs on the validation and the test loader at evaluation epochs only
 (:func:`~gfx.graphgym.is_eval_epoch`).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-import lightning.pytorch as pl
+from gfx.graphgym.imports import LightningModule
 import torch
 
 from gfx.graphgym.config import cfg as global_cfg
@@ -33,7 +33,7 @@ def compile_layers(model: torch.nn.Module, backend: str = "auto") -> int:
     return count
 
 
-class GraphGymModule(pl.LightningModule):
+class GraphGymModule(LightningModule):
     """A network from ``network_dict[cfg.model.type]`` with GraphGym's optimisation.
 
     Args:

@@ -9,7 +9,10 @@ Each registry is a plain ``dict`` from a name to a module, function or class.  T
         ...
 
 A name can be registered once; registering it again is an error (remove it from the
-``*_dict`` first to replace it on purpose).  :func:`resolve` looks a name up and, when it
+``*_dict`` first to replace it on purpose).  The exception are the defaults gfx adds
+beyond the reference library's (activations such as ``swish`` and ``identity``, see
+:func:`register_replaceable_default`): user code written for the reference registers
+those names itself, and its registration replaces gfx's.  :func:`resolve` looks a name up and, when it
 is missing, says which names are registered.
 """
 from __future__ import annotations
@@ -44,6 +47,18 @@ _KINDS = {
 }
 
 
+# (registry id, name) of gfx's own defaults that a user registration may replace.
+_REPLACEABLE: set = set()
+
+
+def register_replaceable_default(mapping: Dict[str, Any], key: str, module: Any) -> None:
+    """Register a gfx default that the reference library does not have, so that a later
+    ``register_*`` of the same name (user code written for the reference) replaces it
+    instead of failing."""
+    register_base(mapping, key, module)
+    _REPLACEABLE.add((id(mapping), key))
+
+
 def _kind(mapping: Dict[str, Any]) -> str:
     return _KINDS.get(id(mapping), "module")
 
@@ -67,6 +82,10 @@ def register_base(mapping: Dict[str, Any], key: str,
         raise TypeError(f"register: the {_kind(mapping)} name must be a non-empty string, "
                         f"got {key!r}")
     if module is not None:
+        if (id(mapping), key) in _REPLACEABLE:
+            _REPLACEABLE.discard((id(mapping), key))
+            mapping[key] = module
+            return None
         if key in mapping:
             raise KeyError(f"register: a {_kind(mapping)} named '{key}' is already "
                            f"registered ({_describe(mapping[key])}); pick another name")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from gfx.graphgym.config import cfg
-from gfx.graphgym.register import register_act
+from gfx.graphgym.register import act_dict, register_act, register_replaceable_default
 
 
 def relu() -> torch.nn.Module:
@@ -54,7 +54,9 @@ def swish() -> torch.nn.Module:
 
 for _name, _factory in (("relu", relu), ("selu", selu), ("prelu", prelu), ("elu", elu),
                         ("lrelu_01", lrelu_01), ("lrelu_025", lrelu_025),
-                        ("lrelu_05", lrelu_05), ("swish", swish),
-                        ("gelu", torch.nn.GELU), ("tanh", torch.nn.Tanh),
-                        ("sigmoid", torch.nn.Sigmoid), ("identity", torch.nn.Identity)):
+                        ("lrelu_05", lrelu_05)):
     register_act(_name, _factory)
+# Beyond the reference's defaults: user code may register these names itself.
+for _name, _factory in (("swish", swish), ("gelu", torch.nn.GELU), ("tanh", torch.nn.Tanh),
+                        ("sigmoid", torch.nn.Sigmoid), ("identity", torch.nn.Identity)):
+    register_replaceable_default(act_dict, _name, _factory)

@@ -57,6 +57,7 @@ class _CategoricalEncoder(torch.nn.Module):
         return batch
 
 
+@register_node_encoder("Integer")
 class IntegerFeatureEncoder(torch.nn.Module):
     """Embeds an integer node feature (the first column of ``x``) into ``emb_dim``
     dimensions.

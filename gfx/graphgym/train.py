@@ -19,8 +19,9 @@ import time
 import warnings
 from typing import Any, Dict, List, Optional
 
-import lightning.pytorch as pl
-from lightning.pytorch.callbacks import TQDMProgressBar
+from gfx.graphgym.imports import pl, require_lightning
+
+require_lightning("gfx.graphgym.train")
 from torch.utils.data.distributed import DistributedSampler
 
 from gfx.data import DataLoader
@@ -184,7 +185,7 @@ class CheckpointCallback(pl.Callback):
             save_ckpt(pl_module, trainer.optimizers[0], self._scheduler(trainer), epoch)
 
 
-class EpochProgressBar(TQDMProgressBar):
+class EpochProgressBar(pl.callbacks.TQDMProgressBar):
     """Lightning's progress bar for training epochs, without the bars of the evaluation
     loaders (the statistics of each evaluated split are logged instead)."""
 
