@@ -296,6 +296,22 @@ class HeteroData:
         return to_homogeneous(self, node_attrs, edge_attrs, add_node_type, add_edge_type,
                               dummy_values)
 
+    def subgraph(self, subset_dict: Dict[NodeType, Tensor]) -> "HeteroData":
+        """Keep only the given nodes of some node types (see
+        :func:`gfx.data.hetero_subgraph.subgraph`)."""
+        from .hetero_subgraph import subgraph
+        return subgraph(self, subset_dict)
+
+    def node_type_subgraph(self, node_types: List[NodeType]) -> "HeteroData":
+        """Keep only ``node_types`` and the edge types among them."""
+        from .hetero_subgraph import node_type_subgraph
+        return node_type_subgraph(self, node_types)
+
+    def edge_type_subgraph(self, edge_types: List[EdgeType]) -> "HeteroData":
+        """Keep only ``edge_types`` and the node types they touch."""
+        from .hetero_subgraph import edge_type_subgraph
+        return edge_type_subgraph(self, edge_types)
+
     def pin_memory(self, *keys: str) -> "HeteroData":
         """Page-lock every tensor attribute (of ``keys`` if given), in place (needs CUDA)."""
         return self.apply(lambda t: t.pin_memory(), *keys)

@@ -160,3 +160,20 @@ def test_dataloader_collates_look_alike_graphs():
     batch = next(iter(DataLoader(graphs, batch_size=3)))
     assert batch.edge_index.tolist() == [[0, 10, 20], [1, 11, 21]]
     assert batch.num_graphs == 3 and batch.x.shape == (6, 1)
+
+
+def test_hetero_subgraph_by_nodes_and_types():
+    h = _hetero()
+    out = h.subgraph({"a": torch.tensor([2, 0])})
+    assert torch.equal(out["a"].x, h["a"].x[[2, 0]]) and torch.equal(out["b"].x, h["b"].x)
+    # (a, r, b): edges 0->1 and 2->0 survive, a-ids renumbered 2 -> 0, 0 -> 1
+    assert out["a", "r", "b"].edge_index.tolist() == [[1, 0], [1, 0]]
+    assert torch.equal(out["a", "r", "b"].edge_attr, h["a", "r", "b"].edge_attr)
+    assert out["b", "s", "a"].edge_index.tolist() == [[1], [0]]
+    assert h["a"].x.size(0) == 3  # the input is unchanged
+    only_a = h.node_type_subgraph(["a"])
+    assert only_a.node_types == ["a"] and only_a.edge_types == []
+    one = h.edge_type_subgraph([("a", "r", "b")])
+    assert one.edge_types == [("a", "r", "b")] and one.node_types == ["a", "b"]
+    with pytest.raises(ValueError, match="node type"):
+        h.subgraph({"zzz": torch.tensor([0])})

@@ -251,3 +251,37 @@ def test_graph_containers_from_reference_feed_gfx_loaders():
     batch = next(iter(NeighborLoader(theirs, [2], batch_size=5)))
     assert batch.batch_size == 5 and isinstance(batch, Data)
     assert len(ClusterData(theirs, 3)) == 3
+
+
+def _hetero_pair():
+    g = torch.Generator().manual_seed(0)
+    ours, theirs = HeteroData(), pyg_data.HeteroData()
+    x_a, x_b = torch.randn(5, 2, generator=g), torch.randn(4, 3, generator=g)
+    e_ab = torch.tensor([[0, 1, 4, 2, 3], [1, 3, 0, 2, 2]])
+    e_aa = torch.tensor([[0, 1, 2], [1, 2, 4]])
+    w = torch.randn(5, generator=g)
+    for h in (ours, theirs):
+        h["a"].x, h["b"].x = x_a, x_b
+        h["a", "r", "b"].edge_index = e_ab
+        h["a", "r", "b"].edge_weight = w
+        h["a", "s", "a"].edge_index = e_aa
+    return ours, theirs
+
+
+def _same_hetero(ours, theirs):
+    assert ours.metadata() == tuple(theirs.metadata()) or \
+        (list(ours.node_types), list(ours.edge_types)) == (list(theirs.node_types),
+                                                           list(theirs.edge_types))
+    for key in (*theirs.node_types, *theirs.edge_types):
+        _same_graph(ours[key], theirs[key])
+
+
+def test_hetero_subgraphs_match_reference():
+    ours, theirs = _hetero_pair()
+    for subset in ({"a": torch.tensor([4, 0, 2])},
+                   {"a": torch.tensor([True, False, True, True, False]),
+                    "b": torch.tensor([2, 0])}):
+        _same_hetero(ours.subgraph(subset), theirs.subgraph(subset))
+    _same_hetero(ours.node_type_subgraph(["a"]), theirs.node_type_subgraph(["a"]))
+    _same_hetero(ours.edge_type_subgraph([("a", "r", "b")]),
+                 theirs.edge_type_subgraph([("a", "r", "b")]))
