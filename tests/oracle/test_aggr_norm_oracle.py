@@ -298,3 +298,50 @@ def test_global_sort_pool_matches_reference(data):
     x, batch, _, _ = data
     assume(reference_runs(lambda *a: ref_pool(*a), x, batch, 3))
     torch.testing.assert_close(global_sort_pool(x, batch, 3), ref_pool(x, batch, 3))
+
+
+# -- attention -----------------------------------------------------------------------------
+
+@st.composite
+def padded_sets(draw, channels: int = 8):
+    b, n = draw(st.integers(1, 3)), draw(st.integers(1, 6))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    return torch.randn(b, n, channels, generator=g), torch.rand(b, n, generator=g) < 0.7
+
+
+ATTENTION = {
+    "sgformer": lambda M: M.SGFormerAttention(8, heads=2, head_channels=4),
+    "sgformer_bias": lambda M: M.SGFormerAttention(8, heads=4, head_channels=3, qkv_bias=True),
+    "polynormer": lambda M: M.PolynormerAttention(8, heads=2, head_channels=4, beta=0.5),
+    "polynormer_q": lambda M: M.PolynormerAttention(8, heads=3, head_channels=2,
+                                                    qk_shared=False, qkv_bias=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTION))
+@settings(**SETTINGS)
+@given(data=padded_sets())
+def test_attention_matches_reference(name, data):
+    # float32: the reference's SGFormer attention builds float32 constants
+    import torch_geometric.nn.attention as ref_attention
+
+    import gfx.nn.attention as attention
+    x, mask = data
+    ours = perturbed(ATTENTION[name](attention))
+    theirs = ATTENTION[name](ref_attention)
+    compare(ours, theirs, x, atol=1e-4, rtol=1e-3)
+    compare(ours, theirs, x, mask, atol=1e-4, rtol=1e-3)
+
+
+@settings(**SETTINGS)
+@given(data=padded_sets())
+def test_qformer_matches_reference(data):
+    from torch_geometric.nn.attention import QFormer as Ref
+
+    from gfx.nn.attention import QFormer
+    x, _ = data
+    ours, theirs = perturbed(QFormer(8, 16, 3, 2, 2)), Ref(8, 16, 3, 2, 2)
+    compare(ours, theirs, x, atol=1e-4, rtol=1e-3)
+    ours.eval()
+    theirs.eval()
+    compare(ours, theirs, x[0], atol=1e-4, rtol=1e-3)
