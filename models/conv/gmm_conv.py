@@ -6,12 +6,14 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 from torch.nn import Parameter
+from torch.nn.parameter import UninitializedParameter
 
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.conv.gat_conv import check_edge_attr
 from gfx.nn.conv.graph_conv import check_node_channels
 from gfx.nn.dense.linear import Linear
+from gfx.utils import is_tracing
 from gfx.utils.sparse import is_torch_sparse_tensor
 
 EPS = 1e-15
@@ -40,7 +42,8 @@ class GMMConv(MessagePassing):
     Gaussians).
 
     Args:
-        in_channels (int or (int, int)): input features, or ``(source, target)`` sizes.
+        in_channels (int or (int, int)): input features, or ``(source, target)`` sizes;
+            ``-1`` for lazy (sized by the first call).
         out_channels (int): output features.
         dim (int): pseudo-coordinate dimensionality.
         kernel_size (int): number of Gaussian kernels :math:`K`.
@@ -62,9 +65,9 @@ class GMMConv(MessagePassing):
                  aggr: str = "mean", root_weight: bool = True, bias: bool = True, **kwargs):
         super().__init__(aggr=aggr, **kwargs)
         pair = (in_channels, in_channels) if isinstance(in_channels, int) else tuple(in_channels)
-        if min(pair) < 1:
-            raise ValueError(f"GMMConv: 'in_channels' must be positive (lazy -1 is not "
-                             f"supported), got {in_channels}")
+        if len(pair) != 2 or any(c == 0 or c < -1 for c in pair):
+            raise ValueError(f"GMMConv: 'in_channels' must be positive or -1 (lazy), got "
+                             f"{in_channels}")
         for name, value in (("dim", dim), ("kernel_size", kernel_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"GMMConv: '{name}' must be a positive int, got {value!r}")
@@ -76,11 +79,18 @@ class GMMConv(MessagePassing):
         self.root_weight = root_weight
         self.rel_in_channels = pair[0]
         self._in_pair = pair
-        self.g = Parameter(torch.empty(pair[0], out_channels * kernel_size))
-        shape = ((pair[0], out_channels, kernel_size, dim) if separate_gaussians
-                 else (kernel_size, dim))
-        self.mu = Parameter(torch.empty(shape))
-        self.sigma = Parameter(torch.empty(shape))
+        lazy = pair[0] == -1
+        self.g = (UninitializedParameter() if lazy
+                  else Parameter(torch.empty(pair[0], out_channels * kernel_size)))
+        if separate_gaussians:  # [in, out, K, dim]: sized with the input when lazy
+            self.mu = (UninitializedParameter() if lazy
+                       else Parameter(torch.empty(pair[0], out_channels, kernel_size, dim)))
+            self.sigma = (UninitializedParameter() if lazy
+                          else Parameter(torch.empty(pair[0], out_channels, kernel_size, dim)))
+        else:
+            self.mu = Parameter(torch.empty(kernel_size, dim))
+            self.sigma = Parameter(torch.empty(kernel_size, dim))
+        self._register_load_state_dict_pre_hook(GMMConv._load_lazy_hook, with_module=True)
         self.root = (Linear(pair[1], out_channels, bias=False, weight_initializer="glorot")
                      if root_weight else None)
         self.bias = Parameter(torch.empty(out_channels)) if bias else None
@@ -88,12 +98,43 @@ class GMMConv(MessagePassing):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        inits.glorot(self.g)
-        inits.glorot(self.mu)
-        inits.glorot(self.sigma)
+        for param in (self.g, self.mu, self.sigma):
+            if not isinstance(param, UninitializedParameter):
+                inits.glorot(param)
         if self.root is not None:
             self.root.reset_parameters()
         inits.zeros(self.bias)
+
+    @property
+    def is_lazy(self) -> bool:
+        return isinstance(self.g, UninitializedParameter)
+
+    def _materialize(self, in_channels: int, device, dtype) -> None:
+        M, K, D = self.out_channels, self.kernel_size, self.dim
+        self.g.materialize((in_channels, M * K), device=device, dtype=dtype)
+        inits.glorot(self.g)
+        if self.separate_gaussians:
+            for param in (self.mu, self.sigma):
+                param.materialize((in_channels, M, K, D), device=device, dtype=dtype)
+                inits.glorot(param)
+        self.rel_in_channels = in_channels
+        self._in_pair = (in_channels, self._in_pair[1])
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        if not self.is_lazy:
+            return super()._save_to_state_dict(destination, prefix, keep_vars)
+        # Unmaterialised parameters are saved as they are, so a lazy layer's checkpoint
+        # has the same keys as a materialised one (as gfx.nn.Linear does).
+        for name, param in self._parameters.items():
+            if param is not None:
+                keep = keep_vars or isinstance(param, UninitializedParameter)
+                destination[prefix + name] = param if keep else param.detach()
+
+    @staticmethod
+    def _load_lazy_hook(module: "GMMConv", state_dict, prefix, *args) -> None:
+        g = state_dict.get(prefix + "g")
+        if module.is_lazy and g is not None and not isinstance(g, UninitializedParameter):
+            module._materialize(g.shape[0], g.device, g.dtype)
 
     def forward(self, x: Union[Tensor, Tuple[Tensor, Optional[Tensor]]], edge_index: Tensor,
                 edge_attr: Optional[Tensor] = None, size=None) -> Tensor:
@@ -104,6 +145,11 @@ class GMMConv(MessagePassing):
             raise ValueError(f"GMMConv: 'edge_attr' (pseudo-coordinates [E, {self.dim}]) "
                              f"is required")
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
+        if self.is_lazy:
+            if is_tracing(pair[0]):
+                raise ValueError("GMMConv: in_channels=-1 is resolved by the first call; "
+                                 "run the model once before capturing it")
+            self._materialize(pair[0].shape[-1], pair[0].device, pair[0].dtype)
         check_node_channels("GMMConv", pair, self._in_pair)
         check_edge_attr("GMMConv", edge_attr, edge_index, self.dim)
         edge_attr = edge_attr.reshape(-1, self.dim)

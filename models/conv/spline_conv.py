@@ -6,12 +6,14 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 from torch.nn import Parameter
+from torch.nn.parameter import UninitializedParameter
 
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.conv.gat_conv import check_edge_attr
 from gfx.nn.conv.graph_conv import check_node_channels
 from gfx.nn.dense.linear import Linear
+from gfx.utils import is_tracing
 from gfx.utils.sparse import is_torch_sparse_tensor
 
 
@@ -115,7 +117,8 @@ class SplineConv(MessagePassing):
     weights and ``edge_attr``); a node without incoming edges gets only its root term.
 
     Args:
-        in_channels (int or (int, int)): input features, or ``(source, target)`` sizes.
+        in_channels (int or (int, int)): input features, or ``(source, target)`` sizes;
+            ``-1`` for lazy (sized by the first call).
         out_channels (int): output features.
         dim (int): pseudo-coordinate dimensionality.
         kernel_size (int or [int]): control points per dimension.
@@ -147,9 +150,9 @@ class SplineConv(MessagePassing):
         if degree not in (1, 2, 3):
             raise ValueError(f"SplineConv: 'degree' must be 1, 2 or 3, got {degree!r}")
         pair = (in_channels, in_channels) if isinstance(in_channels, int) else in_channels
-        if min(pair) < 1:
-            raise ValueError(f"SplineConv: 'in_channels' must be positive (lazy -1 is not "
-                             f"supported), got {in_channels}")
+        if len(pair) != 2 or any(c == 0 or c < -1 for c in pair):
+            raise ValueError(f"SplineConv: 'in_channels' must be positive or -1 (lazy), "
+                             f"got {in_channels}")
         sizes = [int(k) for k in _per_dim(kernel_size, dim, "kernel_size")]
         if min(sizes) < 1:
             raise ValueError(f"SplineConv: 'kernel_size' must be positive, got {sizes}")
@@ -170,7 +173,9 @@ class SplineConv(MessagePassing):
         self.K = 1
         for size in sizes:
             self.K *= size
-        self.weight = Parameter(torch.empty(self.K, pair[0], out_channels))
+        self.weight = (Parameter(torch.empty(self.K, pair[0], out_channels)) if pair[0] > 0
+                       else UninitializedParameter())
+        self._register_load_state_dict_pre_hook(SplineConv._load_lazy_hook, with_module=True)
         self.lin = (Linear(pair[1], out_channels, bias=False, weight_initializer="uniform")
                     if root_weight else None)
         self.bias = Parameter(torch.empty(out_channels)) if bias else None
@@ -178,10 +183,38 @@ class SplineConv(MessagePassing):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        inits.uniform(self.weight.size(0) * self.weight.size(1), self.weight)
+        if not self.is_lazy:
+            inits.uniform(self.weight.size(0) * self.weight.size(1), self.weight)
         if self.lin is not None:
             self.lin.reset_parameters()
         inits.zeros(self.bias)
+
+    @property
+    def is_lazy(self) -> bool:
+        return isinstance(self.weight, UninitializedParameter)
+
+    def _materialize(self, in_channels: int, device, dtype) -> None:
+        self.weight.materialize((self.K, in_channels, self.out_channels), device=device,
+                                dtype=dtype)
+        self._in_pair = (in_channels, self._in_pair[1])
+        inits.uniform(self.K * in_channels, self.weight)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        if not self.is_lazy:
+            return super()._save_to_state_dict(destination, prefix, keep_vars)
+        # The unmaterialised weight is saved as it is, so a lazy layer's checkpoint has
+        # the same keys as a materialised one (as gfx.nn.Linear does).
+        for name, value in list(self._parameters.items()) + list(self._buffers.items()):
+            if value is not None and name not in self._non_persistent_buffers_set:
+                keep = keep_vars or isinstance(value, UninitializedParameter)
+                destination[prefix + name] = value if keep else value.detach()
+
+    @staticmethod
+    def _load_lazy_hook(module: "SplineConv", state_dict, prefix, *args) -> None:
+        weight = state_dict.get(prefix + "weight")
+        if module.is_lazy and weight is not None and \
+                not isinstance(weight, UninitializedParameter):
+            module._materialize(weight.shape[1], weight.device, weight.dtype)
 
     def forward(self, x: Union[Tensor, Tuple[Tensor, Optional[Tensor]]], edge_index: Tensor,
                 edge_attr: Optional[Tensor] = None, size=None) -> Tensor:
@@ -189,6 +222,11 @@ class SplineConv(MessagePassing):
             raise ValueError("SplineConv: 'edge_index' must be a [2, E] tensor; the "
                              "pseudo-coordinates are per edge")
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
+        if self.is_lazy:
+            if is_tracing(pair[0]):
+                raise ValueError("SplineConv: in_channels=-1 is resolved by the first call; "
+                                 "run the model once before capturing it")
+            self._materialize(pair[0].shape[-1], pair[0].device, pair[0].dtype)
         check_node_channels("SplineConv", pair, self._in_pair)
         if edge_attr is None:
             raise ValueError("SplineConv: 'edge_attr' (pseudo-coordinates [E, dim] in "

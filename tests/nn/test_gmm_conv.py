@@ -100,3 +100,20 @@ def test_gmm_conv_bad_input():
         conv(x, ei, torch.randn(2, 3))
     with pytest.raises(ValueError, match="'x'"):
         conv(torch.randn(3, 4), ei, torch.randn(2, 2))
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_gmm_conv_lazy(separate):
+    torch.manual_seed(0)
+    lazy = GMMConv(-1, 4, dim=2, kernel_size=3, separate_gaussians=separate)
+    assert lazy.is_lazy and str(lazy) == "GMMConv(-1, 4, dim=2)"
+    fresh = GMMConv(-1, 4, dim=2, kernel_size=3, separate_gaussians=separate)
+    assert set(fresh.state_dict()) == {"g", "mu", "sigma", "bias", "root.weight"}
+    x, ei, e = torch.randn(5, 3), torch.tensor([[0, 1, 2], [1, 2, 3]]), torch.randn(3, 2)
+    out = lazy(x, ei, e)
+    assert not lazy.is_lazy and lazy.g.shape == (3, 12)
+    assert lazy.mu.shape == ((3, 4, 3, 2) if separate else (3, 2))
+    fresh.load_state_dict(lazy.state_dict())  # a lazy layer loads a sized checkpoint
+    torch.testing.assert_close(fresh(x, ei, e), out)
+    with pytest.raises(ValueError, match="'x'"):
+        lazy(torch.randn(5, 2), ei, e)

@@ -144,7 +144,7 @@ def test_spline_conv_bad_input():
     with pytest.raises(ValueError, match="kernel_size > 2"):
         SplineConv(2, 2, dim=1, kernel_size=2, degree=2)
     with pytest.raises(ValueError, match="'in_channels'"):
-        SplineConv(-1, 2, dim=1, kernel_size=3)
+        SplineConv(0, 2, dim=1, kernel_size=3)
     conv = SplineConv(2, 2, dim=2, kernel_size=3)
     x, ei = torch.randn(3, 2), torch.tensor([[0, 1], [1, 2]])
     with pytest.raises(ValueError, match="'edge_attr'.*required"):
@@ -158,3 +158,20 @@ def test_spline_conv_bad_input():
 def test_spline_conv_early_norm_argument():
     assert SplineConv(2, 3, dim=1, kernel_size=3, norm=False).aggr == "add"
     assert SplineConv(2, 3, dim=1, kernel_size=3, norm=True).aggr == "mean"
+
+
+def test_spline_conv_lazy():
+    torch.manual_seed(0)
+    lazy = SplineConv(-1, 4, dim=2, kernel_size=3)
+    assert lazy.is_lazy and str(lazy) == "SplineConv(-1, 4, dim=2)"
+    fresh = SplineConv(-1, 4, dim=2, kernel_size=3)
+    assert set(fresh.state_dict()) == {"weight", "bias", "kernel_size", "is_open_spline",
+                                       "lin.weight"}
+    x, ei, e = torch.randn(5, 3), torch.tensor([[0, 1, 2], [1, 2, 3]]), torch.rand(3, 2)
+    out = lazy(x, ei, e)
+    assert not lazy.is_lazy and lazy.weight.shape == (9, 3, 4)
+    assert float(lazy.weight.detach().abs().max()) <= 1 / 27 ** 0.5
+    fresh.load_state_dict(lazy.state_dict())  # a lazy layer loads a sized checkpoint
+    torch.testing.assert_close(fresh(x, ei, e), out)
+    with pytest.raises(ValueError, match="'x'"):
+        lazy(torch.randn(5, 2), ei, e)

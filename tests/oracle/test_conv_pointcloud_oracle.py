@@ -224,3 +224,17 @@ def test_knn_radius_oracle():
     assert torch.equal(gnn.knn_graph(x, 3, bx), pyg.knn_graph(x, 3, bx))
     ours, theirs = gnn.radius(x, y, 1.2, bx, by), pyg.radius(x, y, 1.2, bx, by)
     assert sorted(map(tuple, ours.t().tolist())) == sorted(map(tuple, theirs.t().tolist()))
+
+
+@settings_
+@given(hypothesis_graph(channels=4, edge_dim=2), st.booleans())
+def test_gmm_conv_lazy_oracle(graph, separate):
+    # the lazy reference reshapes with in_channels=-1, which fails without edges
+    assume(not separate or graph["edge_index"].shape[1] > 0)
+    torch.manual_seed(0)
+    ours = gnn.GMMConv(-1, 5, dim=2, kernel_size=3, separate_gaussians=separate)
+    theirs = pyg.GMMConv(-1, 5, dim=2, kernel_size=3, separate_gaussians=separate)
+    assert str(ours) == str(theirs)
+    inputs = (graph["x"], graph["edge_index"], graph["edge_attr"])
+    ours(*inputs), theirs(*inputs)  # the first call sizes the weights
+    compare(ours, theirs, *inputs)
