@@ -121,7 +121,9 @@ class SplineConv(MessagePassing):
             ``-1`` for lazy (sized by the first call).
         out_channels (int): output features.
         dim (int): pseudo-coordinate dimensionality.
-        kernel_size (int or [int]): control points per dimension.
+        kernel_size (int or [int]): control points per dimension; an open spline needs
+            more than ``degree`` (with fewer, the reference's basis collapses to a
+            constant or wraps around; gfx refuses such a layer).
         is_open_spline (bool or [bool], optional): open (``True``) or closed (periodic)
             B-spline basis per dimension. (default: ``True``)
         degree (int, optional): B-spline degree, 1 to 3. (default: ``1``)
