@@ -69,7 +69,7 @@ class XConv(torch.nn.Module):
     Not a message passing layer: the neighbourhood search is one call in a captured
     model (:func:`neighbourhoods`) and the dense per-neighbourhood networks are traced
     as ordinary torch ops.  Every example needs at least ``kernel_size * dilation``
-    points (the reference fails with a reshape error otherwise).
+    points to fill its neighbourhoods; fewer are refused with an error naming ``batch``.
 
     Args:
         in_channels (int): input features (0 for positions only).

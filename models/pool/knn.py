@@ -223,9 +223,9 @@ def knn_graph(x: Tensor, k: int, batch: Optional[Tensor] = None, loop: bool = Fa
     for ``flow="source_to_target"`` ``edge_index[1]`` is the centre and ``edge_index[0]``
     one of its neighbours, grouped by centre in increasing distance.  Without ``loop``
     the centre itself is excluded from the search by index, so every centre gets exactly
-    ``min(k, n - 1)`` neighbours even among duplicate points (the reference searches
-    ``k + 1`` and drops the self-pair afterwards, which can leave ``k + 1`` neighbours
-    when ties hide the centre).
+    ``min(k, n - 1)`` neighbours even among duplicate points (searching ``k + 1`` and
+    dropping the self-pair afterwards could keep ``k + 1`` when a duplicate hides the
+    centre).
 
     Args:
         x (Tensor): points ``[N, F]``.
@@ -282,8 +282,8 @@ def radius(x: Tensor, y: Tensor, r: float, batch_x: Optional[Tensor] = None,
         \\lVert \\mathbf{y}_i - \\mathbf{x}_j \\rVert_2 < r \\}
 
     When more than ``max_num_neighbors`` points qualify, the nearest
-    ``max_num_neighbors`` are kept (ties: smaller index first; the reference keeps an
-    unspecified subset).  Returns ``[2, num_pairs]``: row 0 indexes ``y``, row 1 indexes
+    ``max_num_neighbors`` are kept (ties: smaller index first; the reference documents
+    no choice).  Returns ``[2, num_pairs]``: row 0 indexes ``y``, row 1 indexes
     ``x``, sorted by query and, per query, by candidate index.
 
     Args:
