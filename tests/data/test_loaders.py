@@ -234,3 +234,25 @@ def test_graph_saint_normalisation_formula():
 def test_loader_data_loader_is_gfx_data_loader():
     import gfx.data
     assert DataLoader is gfx.data.DataLoader
+
+
+def test_layerwise_inference_with_full_fanout_equals_full_batch():
+    """The reference's SAGE example pattern: a loader over all nodes with fan-out [-1]
+    whose graph holds only ``n_id``; layer-wise inference must equal the full graph."""
+    import copy
+    from gfx.nn import SAGEConv
+    torch.manual_seed(0)
+    n = 120
+    data = Data(x=torch.randn(n, 4), edge_index=torch.randint(0, n, (2, 700)))
+    loader = NeighborLoader(copy.copy(data), num_neighbors=[-1], batch_size=25)
+    del loader.data.x
+    loader.data.num_nodes = n
+    loader.data.n_id = torch.arange(n)
+    convs = [SAGEConv(4, 6), SAGEConv(6, 2)]
+    x_all = data.x
+    with torch.no_grad():
+        for conv in convs:
+            x_all = torch.cat([conv(x_all[b.n_id], b.edge_index)[:b.batch_size]
+                               for b in loader])
+        full = convs[1](convs[0](data.x, data.edge_index), data.edge_index)
+    torch.testing.assert_close(x_all, full)
