@@ -10,7 +10,7 @@ example holds one ``[q, n]`` distance block, with ``q * n`` at most :data:`BLOCK
 Distances are computed exactly (no ``|x|^2 + |y|^2 - 2 x.y`` expansion, which loses
 precision for nearby points).
 
-Output convention, as the reference documents it: ``knn`` and ``radius`` return a
+Output convention, matching the reference's: ``knn`` and ``radius`` return a
 ``[2, num_pairs]`` long tensor whose first row indexes ``y`` (the queries) and whose second
 row indexes ``x`` (the candidates), ordered by query; ``knn_graph`` and ``radius_graph``
 return ``edge_index`` with ``edge_index[1]`` the centre node and ``edge_index[0]`` its
@@ -205,7 +205,7 @@ def knn(x: Tensor, y: Tensor, k: int, batch_x: Optional[Tensor] = None,
         batch_x (LongTensor, optional): example of each candidate ``[N]``. (default: ``None``)
         batch_y (LongTensor, optional): example of each query ``[M]``. (default: ``None``)
         cosine (bool, optional): cosine distance instead of Euclidean; zero vectors
-            count as orthogonal to everything (the reference divides by zero).
+            are at distance 1 from everything (normalising them would divide by zero).
             (default: ``False``)
         num_workers (int, optional): accepted for compatibility; the search runs on
             PyTorch's own threads. (default: ``1``)
