@@ -256,3 +256,22 @@ def test_layerwise_inference_with_full_fanout_equals_full_batch():
                                for b in loader])
         full = convs[1](convs[0](data.x, data.edge_index), data.edge_index)
     torch.testing.assert_close(x_all, full)
+
+
+def test_random_node_loader_blocks():
+    from gfx.loader import RandomNodeLoader
+    torch.manual_seed(0)
+    n = 23
+    data = _data(torch.randint(0, n, (2, 80)), n)
+    batches = list(RandomNodeLoader(data, num_parts=4, shuffle=True))
+    assert len(batches) == 4 and [b.num_nodes for b in batches] == [6, 6, 6, 5]
+    assert sorted(torch.cat([b.n_id for b in batches]).tolist()) == list(range(n))
+    for b in batches:
+        inside = set(b.n_id.tolist())
+        assert torch.equal(b.y, b.n_id)
+        expected = [e for e, (u, v) in enumerate(data.edge_index.t().tolist())
+                    if u in inside and v in inside]
+        assert b.edge_attr.long().tolist() == expected
+        assert torch.equal(b.n_id[b.edge_index], data.edge_index[:, expected])
+    with pytest.raises(ValueError, match="num_parts"):
+        RandomNodeLoader(data, 0)
