@@ -2,7 +2,7 @@
 misc models) against torch_geometric, called as a black box."""
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("torch_geometric")
 import torch_geometric.nn as pyg  # noqa: E402
@@ -221,3 +221,41 @@ def test_renet_matches(seed):
     compare(ours, theirs, batch)
     logits = torch.randn(8, 5)
     assert torch.allclose(ours.test(logits, batch.obj), theirs.test(logits, batch.obj))
+
+
+@pytest.fixture
+def dimenet_reference(monkeypatch):
+    """The reference DimeNet module with its two extension-backed helpers replaced:
+    radius_graph (torch_cluster) by gfx's, and triplets (torch_sparse) by gfx's, which
+    tests/nn/test_dimenet.py checks against a brute-force enumeration."""
+    import torch_geometric.nn.models.dimenet as ref
+
+    from gfx.nn.models.dimenet import triplets
+    from gfx.nn.pool.knn import radius_graph
+    monkeypatch.setattr(ref, "radius_graph", radius_graph)
+    monkeypatch.setattr(ref, "triplets", triplets)
+    return ref
+
+
+DIMENET_COMMON = dict(num_spherical=3, num_radial=4, cutoff=2.5, num_blocks=2,
+                      output_initializer="glorot_orthogonal")
+DIMENET_ARGS = {
+    False: dict(hidden_channels=8, out_channels=2, num_bilinear=3, **DIMENET_COMMON),
+    True: dict(hidden_channels=8, out_channels=2, int_emb_size=4, basis_emb_size=3,
+               out_emb_channels=5, **DIMENET_COMMON),
+}
+_REFERENCE_DIMENETS: dict = {}
+
+
+@pytest.mark.slow  # the reference derives its bases with sympy on every construction
+@pytest.mark.parametrize("plus", [False, True])
+@settings(max_examples=4, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(g=molecules_3d())
+def test_dimenet_matches(dimenet_reference, plus, g):
+    cls = "DimeNetPlusPlus" if plus else "DimeNet"
+    if plus not in _REFERENCE_DIMENETS:  # built once, weights reloaded per example
+        _REFERENCE_DIMENETS[plus] = getattr(dimenet_reference, cls)(**DIMENET_ARGS[plus])
+    theirs = _REFERENCE_DIMENETS[plus]
+    theirs.zero_grad(set_to_none=True)
+    compare(getattr(gnn, cls)(**DIMENET_ARGS[plus]), theirs, g["z"], g["pos"], g["batch"])
