@@ -81,7 +81,8 @@ class LinkNeighborLoader(torch.utils.data.DataLoader):
         neg_sampling_ratio (float, optional): shorthand for binary negative sampling
             with this amount. (default: ``None``)
         time_attr (str, optional): unsupported. (default: ``None``)
-        weight_attr (str, optional): unsupported. (default: ``None``)
+        weight_attr (str, optional): edge attribute with sampling weights (see
+            :class:`NeighborLoader`). (default: ``None``)
         transform (callable, optional): applied to every batch. (default: ``None``)
         transform_sampler_output (callable, optional): unsupported.
             (default: ``None``)
@@ -110,14 +111,13 @@ class LinkNeighborLoader(torch.utils.data.DataLoader):
                                      ("disjoint", disjoint, False),
                                      ("temporal_strategy", temporal_strategy, "uniform"),
                                      ("time_attr", time_attr, None),
-                                     ("weight_attr", weight_attr, None),
                                      ("transform_sampler_output", transform_sampler_output,
                                       None)):
             _unsupported(name, value, default)
         if not directed:
             subgraph_type = "induced"
         self.neighbor_sampler = neighbor_sampler or NeighborSampler(
-            data, num_neighbors, replace, subgraph_type)
+            data, num_neighbors, replace, subgraph_type, weight_attr)
         self.data = self.neighbor_sampler.data
         self.edge_type, self.edge_label_index = self._links(edge_label_index)
         if edge_label is not None and edge_label.size(0) != self.edge_label_index.size(1):

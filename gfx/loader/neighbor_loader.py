@@ -38,10 +38,12 @@ class NeighborSampler:
         subgraph_type (str, optional): ``"directional"`` (the sampled edges),
             ``"bidirectional"`` (also their reverses) or ``"induced"`` (every edge among
             the sampled nodes). (default: ``"directional"``)
+        weight_attr (str, optional): edge attribute with sampling weights
+            (NOTE [weighted neighbour sampling]). (default: ``None``)
     """
 
     def __init__(self, data: Any, num_neighbors: NumNeighbors, replace: bool = False,
-                 subgraph_type: str = "directional"):
+                 subgraph_type: str = "directional", weight_attr: Optional[str] = None):
         if subgraph_type not in SUBGRAPH_TYPES:
             raise ValueError(f"NeighborLoader: 'subgraph_type' must be one of "
                              f"{SUBGRAPH_TYPES}, got {subgraph_type!r}")
@@ -68,7 +70,13 @@ class NeighborSampler:
             if "edge_index" not in store:
                 raise ValueError(f"NeighborLoader: edge type {edge_type} has no 'edge_index'")
             dst = None if edge_type is None else edge_type[-1]
-            self.csc[edge_type] = CSC(store.edge_index, sizes[dst])
+            weight = None
+            if weight_attr is not None:
+                if weight_attr not in store:
+                    raise ValueError(f"NeighborLoader: edge type {edge_type} has no "
+                                     f"'{weight_attr}' ('weight_attr')")
+                weight = store[weight_attr]
+            self.csc[edge_type] = CSC(store.edge_index, sizes[dst], weight)
 
     def _per_type(self, num_neighbors: NumNeighbors) -> Dict[Any, List[int]]:
         if isinstance(num_neighbors, dict):
@@ -225,8 +233,9 @@ class NeighborLoader(torch.utils.data.DataLoader):
         disjoint (bool, optional): unsupported (one tree per seed). (default: ``False``)
         temporal_strategy (str, optional): unsupported. (default: ``"uniform"``)
         time_attr (str, optional): unsupported. (default: ``None``)
-        weight_attr (str, optional): unsupported (weighted sampling).
-            (default: ``None``)
+        weight_attr (str, optional): edge attribute holding sampling weights: neighbours
+            are drawn with probability proportional to them
+            (NOTE [weighted neighbour sampling]). (default: ``None``)
         transform (callable, optional): applied to every batch. (default: ``None``)
         transform_sampler_output (callable, optional): unsupported.
             (default: ``None``)
@@ -254,14 +263,13 @@ class NeighborLoader(torch.utils.data.DataLoader):
                                      ("disjoint", disjoint, False),
                                      ("temporal_strategy", temporal_strategy, "uniform"),
                                      ("time_attr", time_attr, None),
-                                     ("weight_attr", weight_attr, None),
                                      ("transform_sampler_output", transform_sampler_output,
                                       None)):
             _unsupported(name, value, default)
         if not directed:
             subgraph_type = "induced"
         self.neighbor_sampler = neighbor_sampler or NeighborSampler(
-            data, num_neighbors, replace, subgraph_type)
+            data, num_neighbors, replace, subgraph_type, weight_attr)
         self.data = self.neighbor_sampler.data
         self.transform = transform
         self.input_type, self.input_nodes = resolve_input_nodes(self.data, input_nodes)

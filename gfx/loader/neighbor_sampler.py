@@ -32,14 +32,26 @@ class CSC:
     Args:
         edge_index (Tensor): ``[2, E]`` edges ``source -> target``.
         num_targets (int): number of target nodes.
+        weight (Tensor, optional): non-negative ``[E]`` sampling weights (see
+            NOTE [weighted neighbour sampling]). (default: ``None``)
     """
 
-    def __init__(self, edge_index: Tensor, num_targets: int):
+    def __init__(self, edge_index: Tensor, num_targets: int, weight: Optional[Tensor] = None):
         target = edge_index[1].long()
         self.perm = torch.argsort(target, stable=True)
         self.row = edge_index[0].long()[self.perm]
         counts = torch.bincount(target, minlength=num_targets)
         self.colptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        self.weight = None
+        if weight is not None:
+            weight = weight.view(-1).double()
+            if weight.numel() != edge_index.size(1) or bool((weight < 0).any()):
+                raise ValueError("NeighborLoader: 'weight_attr' must hold one non-negative "
+                                 "weight per edge")
+            self.weight = weight[self.perm]
+            self.cumulative = torch.cat([weight.new_zeros(1), self.weight.cumsum(0)])
+            positive = (self.weight > 0).long()
+            self.positive = torch.cat([counts.new_zeros(1), positive.cumsum(0)])
 
     def sample(self, frontier: Tensor, k: int, replace: bool,
                generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor, Tensor]:
@@ -50,6 +62,8 @@ class CSC:
         """
         start = self.colptr[frontier]
         deg = self.colptr[frontier + 1] - start
+        if self.weight is not None and k >= 0:
+            return self._sample_weighted(frontier, start, deg, k, replace, generator)
         if k < 0:
             take = deg
         elif replace:
@@ -64,6 +78,40 @@ class CSC:
             offset = self._offsets_without_replacement(deg, take, owner, k, generator)
         slot = start[owner] + offset
         return self.row[slot], owner, self.perm[slot]
+
+    def _sample_weighted(self, frontier: Tensor, start: Tensor, deg: Tensor, k: int,
+                         replace: bool, generator: Optional[torch.Generator]
+                         ) -> Tuple[Tensor, Tensor, Tensor]:
+        """NOTE [weighted neighbour sampling]: with replacement, each draw picks edge ``e``
+        of node ``v`` with probability ``w_e / sum_v w``: a uniform point on the node's
+        stretch of the cumulative weights, located by binary search. Without replacement,
+        successive sampling proportional to weight: every edge gets the key
+        ``Exp(1) / w_e`` and the ``k`` smallest keys of each node win (Efraimidis and
+        Spirakis, 2006); this visits all edges of the frontier. Zero-weight edges are
+        never sampled."""
+        end = start + deg
+        usable = self.positive[end] - self.positive[start]
+        take = usable.clamp(max=k) if not replace else torch.where(
+            usable > 0, torch.full_like(usable, k), usable)
+        owner = torch.repeat_interleave(torch.arange(frontier.numel()), take)
+        if replace:
+            low, high = self.cumulative[start[owner]], self.cumulative[end[owner]]
+            point = low + torch.rand(owner.numel(), generator=generator,
+                                     dtype=torch.float64) * (high - low)
+            slot = torch.searchsorted(self.cumulative, point, right=True) - 1
+            slot = torch.minimum(torch.maximum(slot, start[owner]), end[owner] - 1)
+            return self.row[slot], owner, self.perm[slot]
+        edge_owner = torch.repeat_interleave(torch.arange(frontier.numel()), deg)
+        first = torch.cumsum(deg, 0) - deg
+        slot = start[edge_owner] + torch.arange(edge_owner.numel()) - first[edge_owner]
+        uniform = torch.rand(slot.numel(), generator=generator, dtype=torch.float64)
+        key = -torch.log1p(-uniform) / self.weight[slot]  # inf for zero weights
+        order = torch.argsort(key, stable=True)
+        order = order[torch.argsort(edge_owner[order], stable=True)]  # by node, then key
+        rank = torch.arange(order.numel()) - first[edge_owner[order]]
+        chosen = order[rank < take[edge_owner[order]]]
+        slot = slot[chosen]
+        return self.row[slot], edge_owner[chosen], self.perm[slot]
 
     @staticmethod
     def _offsets_without_replacement(deg: Tensor, take: Tensor, owner: Tensor, k: int,

@@ -275,3 +275,38 @@ def test_random_node_loader_blocks():
         assert torch.equal(b.n_id[b.edge_index], data.edge_index[:, expected])
     with pytest.raises(ValueError, match="num_parts"):
         RandomNodeLoader(data, 0)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_weighted_sampling_follows_the_weights(replace):
+    edge_index = torch.tensor([[1, 2, 3, 4, 5], [0, 0, 0, 0, 0]])
+    weight = torch.tensor([1.0, 2.0, 3.0, 0.0, 4.0])
+    csc = CSC(edge_index, 6, weight)
+    torch.manual_seed(0)
+    counts = torch.zeros(6)
+    draws = 4000
+    for _ in range(draws // 50):
+        frontier = torch.zeros(50, dtype=torch.long)  # 50 independent draws of node 0
+        source, owner, e_id = csc.sample(frontier, 1, replace)
+        assert torch.equal(edge_index[0, e_id], source) and owner.numel() == 50
+        counts += torch.bincount(source, minlength=6)
+    assert counts[4] == 0  # zero weight: never
+    assert bool(((counts[[1, 2, 3, 5]] / draws - weight[[0, 1, 2, 4]] / 10).abs() < 0.03).all())
+    source, owner, _ = csc.sample(torch.tensor([0, 0]), 3, replace)
+    assert owner.tolist() == [0, 0, 0, 1, 1, 1] and 4 not in source.tolist()
+    if not replace:
+        assert source[:3].unique().numel() == 3
+        everything, _, _ = csc.sample(torch.tensor([0]), 10, False)
+        assert sorted(everything.tolist()) == [1, 2, 3, 5]
+
+
+def test_weighted_neighbor_loader():
+    torch.manual_seed(0)
+    n = 30
+    data = _data(torch.randint(0, n, (2, 120)), n)
+    data.edge_weight = (torch.arange(120) % 3).float()  # every third edge weighs 0
+    batch = next(iter(NeighborLoader(data, [2, 2], batch_size=6, weight_attr="edge_weight")))
+    assert bool((data.edge_weight[batch.e_id] > 0).all())
+    assert torch.equal(batch.n_id[batch.edge_index], data.edge_index[:, batch.e_id])
+    with pytest.raises(ValueError, match="weight_attr"):
+        NeighborLoader(data, [2], weight_attr="nope")
