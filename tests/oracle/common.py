@@ -55,6 +55,8 @@ def compare(ours: torch.nn.Module, theirs: torch.nn.Module, *inputs, check_str: 
         assert str(ours) == str(theirs)
     assert shapes(ours) == shapes(theirs)
     theirs.load_state_dict(ours.state_dict())
+    ours.zero_grad(set_to_none=True)
+    theirs.zero_grad(set_to_none=True)
     args_a, args_b = with_grad(list(inputs)), with_grad(list(inputs))
     kw_a, kw_b = with_grad(kwargs), with_grad(kwargs)
     out_a, out_b = ours(*args_a, **kw_a), theirs(*args_b, **kw_b)
