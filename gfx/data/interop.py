@@ -9,6 +9,13 @@ shared, not cloned) into a gfx :class:`Data`/:class:`HeteroData`. A homogeneous 
 graph keeps answering the batching questions itself: the copy's ``__cat_dim__`` and
 ``__inc__`` ask the original, so subclasses with their own increments (pairs of graphs,
 ``edge_index_s`` / ``edge_index_t``) batch as they would in the reference.
+
+The way back needs no gfx code: ``torch_geometric.data.Data.from_dict(data.to_dict())``
+and ``torch_geometric.data.HeteroData(hetero.to_dict())``. Reference transforms take a
+gfx ``Data`` as it is (they use the container API), but those that branch on
+``isinstance(data, HeteroData)`` treat a gfx ``HeteroData`` as homogeneous (the
+reference ``ToUndirected`` then merges bipartite edge types instead of adding reverse
+types): convert it first, or use :mod:`gfx.transforms`, which has the same names.
 """
 from __future__ import annotations
 

@@ -285,3 +285,18 @@ def test_hetero_subgraphs_match_reference():
     _same_hetero(ours.node_type_subgraph(["a"]), theirs.node_type_subgraph(["a"]))
     _same_hetero(ours.edge_type_subgraph([("a", "r", "b")]),
                  theirs.edge_type_subgraph([("a", "r", "b")]))
+
+
+def test_hetero_round_trip_through_reference_transforms():
+    """gfx HeteroData -> reference (to_dict) -> reference transform -> gfx (duck typing)
+    equals gfx's own transform."""
+    from gfx.data.interop import from_foreign
+    G = _gfx_transforms()
+    ours, _ = _hetero_pair()
+    theirs = pyg_data.HeteroData(ours.to_dict())
+    back = from_foreign(T.ToUndirected()(theirs))
+    _same_hetero(back, G.ToUndirected()(ours))
+    assert ("b", "rev_r", "a") in back.edge_types
+    homogeneous = ours.to_homogeneous(node_attrs=[])  # x widths differ across types
+    flat = pyg_data.Data.from_dict(homogeneous.to_dict())
+    _same_graph(from_foreign(T.AddSelfLoops()(flat)), G.AddSelfLoops()(homogeneous))
