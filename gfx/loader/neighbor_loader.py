@@ -11,7 +11,7 @@ from gfx.data.data import Data
 from gfx.data.hetero_data import HeteroData
 from gfx.data.interop import from_foreign
 
-from .neighbor_sampler import CSC, NodeSet
+from .neighbor_sampler import CSC, DisjointNodeSet, NodeSet
 
 SUBGRAPH_TYPES = ("directional", "bidirectional", "induced")
 NumNeighbors = Union[List[int], Dict[Tuple[str, str, str], List[int]]]
@@ -40,16 +40,24 @@ class NeighborSampler:
             the sampled nodes). (default: ``"directional"``)
         weight_attr (str, optional): edge attribute with sampling weights
             (NOTE [weighted neighbour sampling]). (default: ``None``)
+        disjoint (bool, optional): every seed grows its own tree; a node reached from
+            several seeds appears once per seed, and ``batch`` says which seed's tree
+            each node belongs to. (default: ``False``)
     """
 
     def __init__(self, data: Any, num_neighbors: NumNeighbors, replace: bool = False,
-                 subgraph_type: str = "directional", weight_attr: Optional[str] = None):
+                 subgraph_type: str = "directional", weight_attr: Optional[str] = None,
+                 disjoint: bool = False):
         if subgraph_type not in SUBGRAPH_TYPES:
             raise ValueError(f"NeighborLoader: 'subgraph_type' must be one of "
                              f"{SUBGRAPH_TYPES}, got {subgraph_type!r}")
         self.data = _graph(data)
         self.replace = replace
         self.subgraph_type = subgraph_type
+        self.disjoint = disjoint
+        if disjoint and subgraph_type == "induced":
+            raise ValueError("NeighborLoader: 'disjoint=True' works with the "
+                             "'directional' and 'bidirectional' subgraph types")
         self.hetero = isinstance(self.data, HeteroData)
         if self.hetero:
             self.edge_types = self.data.edge_types
@@ -97,10 +105,14 @@ class NeighborSampler:
         original ``e_id``) and per-hop counts."""
         if not isinstance(seeds, dict):
             seeds = {seed_type: seeds}
-        node_sets = {t: NodeSet(n) for t, n in self.num_nodes.items()}
+        kind = DisjointNodeSet if self.disjoint else NodeSet
+        node_sets = {t: kind(n) for t, n in self.num_nodes.items()}
+        size = {t: max(n, 1) for t, n in self.num_nodes.items()}
         try:
             frontier = {t: torch.zeros(0, dtype=torch.long) for t in node_sets}
             for node_type, ids in seeds.items():
+                if self.disjoint:  # seed i roots tree i
+                    ids = torch.arange(ids.numel()) * size[node_type] + ids
                 frontier[node_type] = node_sets[node_type].add(ids)
             nodes_per_hop = {t: [int(f.numel())] for t, f in frontier.items()}
             edges = {t: ([], [], []) for t in self.edge_types}
@@ -110,17 +122,22 @@ class NeighborSampler:
                 for edge_type in self.edge_types:
                     src_t = None if edge_type is None else edge_type[0]
                     dst_t = None if edge_type is None else edge_type[-1]
-                    targets = frontier[dst_t]
+                    target_keys = frontier[dst_t]
                     k = self.num_neighbors[edge_type][hop]
-                    if targets.numel() == 0 or k == 0:
+                    if target_keys.numel() == 0 or k == 0:
                         edges_per_hop[edge_type].append(0)
                         continue
+                    targets = target_keys % size[dst_t] if self.disjoint else target_keys
                     source, owner, e_id = self.csc[edge_type].sample(
                         targets, k, self.replace, generator)
-                    new[src_t].append(node_sets[src_t].add(source))
+                    source_keys = source
+                    if self.disjoint:
+                        tree = torch.div(target_keys[owner], size[dst_t], rounding_mode="floor")
+                        source_keys = tree * size[src_t] + source
+                    new[src_t].append(node_sets[src_t].add(source_keys))
                     rows, cols, ids = edges[edge_type]
-                    rows.append(node_sets[src_t].local[source])
-                    cols.append(node_sets[dst_t].local[targets[owner]])
+                    rows.append(node_sets[src_t].lookup(source_keys))
+                    cols.append(node_sets[dst_t].lookup(target_keys[owner]))
                     ids.append(e_id)
                     edges_per_hop[edge_type].append(int(e_id.numel()))
                 for t in node_sets:
@@ -128,13 +145,15 @@ class NeighborSampler:
                         0, dtype=torch.long)
                     nodes_per_hop[t].append(int(frontier[t].numel()))
             out_nodes = {t: s.n_id() for t, s in node_sets.items()}
+            out_batch = ({t: s.batch() for t, s in node_sets.items()} if self.disjoint
+                         else None)
             out_edges = {t: tuple(torch.cat(p) if p else torch.zeros(0, dtype=torch.long)
                                   for p in parts) for t, parts in edges.items()}
         finally:
             for node_set in node_sets.values():
                 node_set.clear()
         return {"n_id": out_nodes, "edges": out_edges, "num_sampled_nodes": nodes_per_hop,
-                "num_sampled_edges": edges_per_hop}
+                "num_sampled_edges": edges_per_hop, "batch": out_batch}
 
 
 def build_subgraph(sampler: NeighborSampler, out: Dict[str, Any]) -> Union[Data, HeteroData]:
@@ -148,6 +167,8 @@ def build_subgraph(sampler: NeighborSampler, out: Dict[str, Any]) -> Union[Data,
         for node_type in data.node_types:
             _fill_nodes(result[node_type], data[node_type], out["n_id"][node_type])
             result[node_type].num_sampled_nodes = out["num_sampled_nodes"][node_type]
+            if out.get("batch") is not None:
+                result[node_type].batch = out["batch"][node_type]
         for edge_type in data.edge_types:
             _fill_edges(sampler, result[edge_type], data[edge_type], out, edge_type)
             result[edge_type].num_sampled_edges = out["num_sampled_edges"][edge_type]
@@ -165,6 +186,8 @@ def build_subgraph(sampler: NeighborSampler, out: Dict[str, Any]) -> Union[Data,
         result.num_nodes = int(out["n_id"][None].numel())
     result.num_sampled_nodes = out["num_sampled_nodes"][None]
     result.num_sampled_edges = out["num_sampled_edges"][None]
+    if out.get("batch") is not None:
+        result.batch = out["batch"][None]
     return result
 
 
@@ -230,7 +253,9 @@ class NeighborLoader(torch.utils.data.DataLoader):
         replace (bool, optional): sample with replacement. (default: ``False``)
         subgraph_type (str, optional): ``"directional"``, ``"bidirectional"`` or
             ``"induced"``. (default: ``"directional"``)
-        disjoint (bool, optional): unsupported (one tree per seed). (default: ``False``)
+        disjoint (bool, optional): one tree per seed: a node reached from several seeds
+            appears once per seed, and ``batch`` gives each node's seed position.
+            (default: ``False``)
         temporal_strategy (str, optional): unsupported. (default: ``"uniform"``)
         time_attr (str, optional): unsupported. (default: ``None``)
         weight_attr (str, optional): edge attribute holding sampling weights: neighbours
@@ -260,7 +285,6 @@ class NeighborLoader(torch.utils.data.DataLoader):
                  neighbor_sampler: Optional[NeighborSampler] = None, directed: bool = True,
                  **kwargs):
         for name, value, default in (("input_time", input_time, None),
-                                     ("disjoint", disjoint, False),
                                      ("temporal_strategy", temporal_strategy, "uniform"),
                                      ("time_attr", time_attr, None),
                                      ("transform_sampler_output", transform_sampler_output,
@@ -269,7 +293,7 @@ class NeighborLoader(torch.utils.data.DataLoader):
         if not directed:
             subgraph_type = "induced"
         self.neighbor_sampler = neighbor_sampler or NeighborSampler(
-            data, num_neighbors, replace, subgraph_type, weight_attr)
+            data, num_neighbors, replace, subgraph_type, weight_attr, disjoint)
         self.data = self.neighbor_sampler.data
         self.transform = transform
         self.input_type, self.input_nodes = resolve_input_nodes(self.data, input_nodes)

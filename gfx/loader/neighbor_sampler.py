@@ -199,6 +199,10 @@ class NodeSet:
         self.ids.append(new)
         return new
 
+    def lookup(self, nodes: Tensor) -> Tensor:
+        """Local ids of ``nodes`` (``-1`` where not present)."""
+        return self.local[nodes]
+
     def n_id(self) -> Tensor:
         return torch.cat(self.ids) if self.ids else torch.zeros(0, dtype=torch.long)
 
@@ -206,3 +210,56 @@ class NodeSet:
         for ids in self.ids:
             self.local[ids] = -1
         self.ids, self.count = [], 0
+
+
+class DisjointNodeSet:
+    """The nodes of one type when every seed grows its own tree (``disjoint=True``).
+
+    A node is identified by the key ``tree * num_nodes + node``, so one node reached from
+    two seeds is two nodes of the batch. Keys are kept sorted for binary-search lookup.
+    """
+
+    def __init__(self, num_nodes: int):
+        self.num_nodes = max(num_nodes, 1)
+        self.sorted_keys = torch.zeros(0, dtype=torch.long)
+        self.sorted_local = torch.zeros(0, dtype=torch.long)
+        self.ids: List[Tensor] = []
+        self.count = 0
+
+    def lookup(self, keys: Tensor) -> Tensor:
+        """Local ids of ``keys`` (``-1`` where not present)."""
+        if self.sorted_keys.numel() == 0:
+            return torch.full_like(keys, -1)
+        where = torch.searchsorted(self.sorted_keys, keys).clamp(max=self.sorted_keys.numel() - 1)
+        found = self.sorted_keys[where] == keys
+        return torch.where(found, self.sorted_local[where], torch.full_like(keys, -1))
+
+    def add(self, keys: Tensor) -> Tensor:
+        """Give local ids to the keys not seen yet (first appearance order); return them."""
+        unseen = keys[self.lookup(keys) < 0]
+        if unseen.numel() == 0:
+            return unseen
+        uniq, inverse = torch.unique(unseen, return_inverse=True)
+        first = torch.full((uniq.numel(),), unseen.numel(), dtype=torch.long)
+        first.scatter_reduce_(0, inverse, torch.arange(unseen.numel()), "amin")
+        new = unseen[first.sort().values]
+        local = torch.arange(self.count, self.count + new.numel())
+        keys_all = torch.cat([self.sorted_keys, new])
+        local_all = torch.cat([self.sorted_local, local])
+        order = torch.argsort(keys_all)
+        self.sorted_keys, self.sorted_local = keys_all[order], local_all[order]
+        self.count += new.numel()
+        self.ids.append(new)
+        return new
+
+    def keys(self) -> Tensor:
+        return torch.cat(self.ids) if self.ids else torch.zeros(0, dtype=torch.long)
+
+    def n_id(self) -> Tensor:
+        return self.keys() % self.num_nodes
+
+    def batch(self) -> Tensor:
+        return torch.div(self.keys(), self.num_nodes, rounding_mode="floor")
+
+    def clear(self) -> None:
+        self.__init__(self.num_nodes)

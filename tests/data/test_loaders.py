@@ -112,8 +112,8 @@ def test_induced_and_bool_input_nodes():
     assert batch.e_id.tolist() == expected
     with pytest.raises(ValueError, match="subgraph_type"):
         NeighborLoader(data, [2], subgraph_type="sideways")
-    with pytest.raises(ValueError, match="disjoint"):
-        NeighborLoader(data, [2], disjoint=True)
+    with pytest.raises(ValueError, match="time_attr"):
+        NeighborLoader(data, [2], time_attr="t")
     with pytest.raises(ValueError, match="input_nodes"):
         NeighborLoader(data, [2], input_nodes=torch.tensor([n]))
 
@@ -310,3 +310,25 @@ def test_weighted_neighbor_loader():
     assert torch.equal(batch.n_id[batch.edge_index], data.edge_index[:, batch.e_id])
     with pytest.raises(ValueError, match="weight_attr"):
         NeighborLoader(data, [2], weight_attr="nope")
+
+
+def test_disjoint_trees_are_separate_breadth_first_searches():
+    torch.manual_seed(0)
+    n = 25
+    edge_index = torch.randint(0, n, (2, 70))
+    data = _data(edge_index, n)
+    seeds = torch.tensor([4, 9, 4])  # a repeated seed still grows its own tree
+    batch = next(iter(NeighborLoader(data, [-1, -1], input_nodes=seeds, batch_size=3,
+                                     disjoint=True)))
+    assert torch.equal(batch.n_id[:3], seeds) and batch.batch[:3].tolist() == [0, 1, 2]
+    assert torch.equal(batch.n_id[batch.edge_index], edge_index[:, batch.e_id])
+    assert bool((batch.batch[batch.edge_index[0]] == batch.batch[batch.edge_index[1]]).all())
+    for tree, seed in enumerate(seeds.tolist()):
+        reached, frontier = {seed}, {seed}
+        for _ in range(2):
+            frontier = {u for u, v in edge_index.t().tolist() if v in frontier} - reached
+            reached |= frontier
+        nodes = batch.n_id[batch.batch == tree].tolist()
+        assert len(nodes) == len(set(nodes)) and set(nodes) == reached
+    with pytest.raises(ValueError, match="disjoint"):
+        NeighborLoader(data, [2], disjoint=True, subgraph_type="induced")
