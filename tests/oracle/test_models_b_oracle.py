@@ -259,3 +259,35 @@ def test_dimenet_matches(dimenet_reference, plus, g):
     theirs = _REFERENCE_DIMENETS[plus]
     theirs.zero_grad(set_to_none=True)
     compare(getattr(gnn, cls)(**DIMENET_ARGS[plus]), theirs, g["z"], g["pos"], g["batch"])
+
+
+@st.composite
+def compact_molecules(draw):
+    """Molecules of 2 to 4 atoms within 1.8 of each other: every atom has neighbours
+    (the reference drops trailing atoms without any, and its BatchNorm needs 2 rows)."""
+    sizes = draw(st.lists(st.integers(2, 4), min_size=1, max_size=3))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    n = sum(sizes)
+    return dict(z=torch.randint(1, 10, (n,), generator=g),
+                pos=torch.rand(n, 3, generator=g) + 10 * torch.cat(
+                    [torch.full((s, 1), float(k)) for k, s in enumerate(sizes)]),
+                batch=torch.cat([torch.full((s,), k) for k, s in enumerate(sizes)]))
+
+
+@pytest.mark.parametrize("cutoff", [5.0, 3.0])
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(g=compact_molecules())
+def test_gnnff_matches(monkeypatch, cutoff, g):
+    """radius_graph (torch_cluster) and triplets (torch_sparse) of the reference module are
+    replaced by gfx's, as for DimeNet."""
+    import torch_geometric.nn.models.gnnff as ref
+
+    from gfx.nn.models.dimenet import triplets
+    from gfx.nn.pool.knn import radius_graph
+    monkeypatch.setattr(ref, "radius_graph", radius_graph)
+    monkeypatch.setattr(ref, "triplets", triplets)
+    torch.manual_seed(0)
+    pos = g["pos"]
+    compare(gnn.GNNFF(4, 6, num_layers=2, cutoff=cutoff),
+            ref.GNNFF(4, 6, num_layers=2, cutoff=cutoff), g["z"], pos, g["batch"])
