@@ -226,7 +226,7 @@ def _peak_rss() -> int:
 def _run_subprocess(args, workload, variant, mode) -> dict:
     cmd = [sys.executable, "-m", "gfx", "bench", "--one", workload, variant, mode,
            "--size", args.size, "--device", args.device, "--backend", args.backend,
-           "--repeat", str(args.repeat)]
+           "--repeat", str(args.repeat), "--debug"]  # --debug: the last line names the error
     if args.pyg_models:
         cmd += ["--pyg-models", args.pyg_models]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -295,38 +295,143 @@ def render_plot(results, path: str) -> Optional[str]:
     return path
 
 
+# What a bare ``python -m gfx bench`` measures at each size: a quick look by default, the
+# documented tables with ``--size full`` (docs/benchmarks.md).
+# torch.compile of the reference model (pyg-compile) costs most of a quick run's time, so
+# only the full tables include it by default.
+QUICK = dict(workloads="gcn,sage", modes="inference", repeat=1,
+             variants="gfx-eager,gfx-compiled,pyg-eager")
+DEFAULTS = {"tiny": QUICK, "small": QUICK,
+            "full": dict(workloads=",".join(WORKLOADS), modes="inference,train", repeat=10,
+                         variants=",".join(VARIANTS))}
+
+
+def describe_choices() -> str:
+    """The text of ``--list``: workloads, variants, modes and sizes."""
+    sizes = [f"  {name:<6} {s['nodes']} nodes, {s['edges']} edges, {s['features']} features"
+             for name, s in SIZES.items()]
+    return "\n".join([
+        "workloads (--workloads):", *(f"  {w}" for w in WORKLOADS),
+        "  (gcn/sage/gin/gat: two layers of that convolution; hetero-sage-R: to_hetero "
+        "GraphSAGE with R relations)",
+        "variants (--variants):",
+        "  gfx-eager     gfx layers, eager PyTorch",
+        "  gfx-compiled  gfx.compile(model, backend=--backend)",
+        "  pyg-eager     torch_geometric's layers with the same weights (skipped when not "
+        "installed)",
+        "  pyg-compile   torch.compile of the torch_geometric model",
+        "modes (--modes):", "  inference     forward under torch.no_grad()",
+        "  train         forward, backward and an SGD step",
+        "sizes (--size):", *sizes])
+
+
+def _parser() -> argparse.ArgumentParser:
+    quick = DEFAULTS["small"]
+    parser = argparse.ArgumentParser(
+        prog="python -m gfx bench", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Time and peak memory of gfx eager, gfx compiled and torch_geometric\n"
+                    "(eager and torch.compile), one fresh process per measurement.\n\n"
+                    f"A bare run is quick (well under a minute of CPU): size small, "
+                    f"workloads {quick['workloads']},\nmode {quick['modes']}, "
+                    f"{quick['repeat']} repeat, variants {quick['variants']}.\n"
+                    "'--size full' gives the tables of docs/benchmarks.md (every workload, "
+                    "both modes,\nevery variant, 10 repeats; tens of minutes).",
+        epilog="python -m gfx bench --list  shows every workload, variant, mode and size.")
+    parser.add_argument("--list", action="store_true",
+                        help="list workloads, variants, modes and sizes, and exit")
+    parser.add_argument("--size", choices=list(SIZES), default="small",
+                        help="graph size: " + "; ".join(
+                            f"{k} = {v['nodes']} nodes, {v['edges']} edges" for k, v in
+                            SIZES.items()) + " (default: small)")
+    parser.add_argument("--workloads", metavar="LIST", default=None,
+                        help="comma-separated workloads (see --list) (default: "
+                             f"{quick['workloads']}; every workload with --size full)")
+    parser.add_argument("--modes", metavar="LIST", default=None,
+                        help="comma-separated, from: " + ", ".join(MODES) +
+                             f" (default: {quick['modes']}; both with --size full)")
+    parser.add_argument("--variants", metavar="LIST", default=None,
+                        help="comma-separated, from: " + ", ".join(VARIANTS) +
+                             f" (default: {quick['variants']}; all with --size full)")
+    parser.add_argument("--repeat", metavar="N", type=int, default=None,
+                        help="timed calls per measurement, after one warm-up; the median "
+                             f"is reported (default: {quick['repeat']}; 10 with --size full)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda when "
+                             "available, else cpu)")
+    parser.add_argument("--backend", default="auto",
+                        help="gfx.compile backend: auto, cpp, triton, reference "
+                             "(default: auto)")
+    parser.add_argument("--out", metavar="DIR", default=os.path.join("out", "bench"),
+                        help="folder for bench.md, bench.json and bench.png "
+                             "(default: out/bench)")
+    parser.add_argument("--pyg-models", metavar="PATH", default=None,
+                        help="tests/oracle/pyg_models.py of a source checkout, which builds "
+                             "the torch_geometric models (default: found next to gfx)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks on errors (also: GFX_DEBUG=1)")
+    parser.add_argument("--one", nargs=3, metavar=("WORKLOAD", "VARIANT", "MODE"),
+                        help=argparse.SUPPRESS)  # internal: one measurement, JSON out
+    return parser
+
+
+def _choose(parser: argparse.ArgumentParser, option: str, value: str,
+            known) -> List[str]:
+    chosen = [v for v in value.split(",") if v]
+    unknown = [v for v in chosen if v not in known]
+    if unknown or not chosen:
+        parser.error(f"{option}: unknown {', '.join(unknown) or '(empty list)'}; choose "
+                     f"from {', '.join(known)} (python -m gfx bench --list)")
+    return chosen
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gfx bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="gcn,sage,gin,gat,hetero-sage-1,hetero-sage-4,"
-                        "hetero-sage-16,hetero-sage-64")
-    parser.add_argument("--modes", default="inference,train")
-    parser.add_argument("--size", choices=list(SIZES), default="full")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--backend", default="auto")
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--out", default="out/bench")
-    parser.add_argument("--pyg-models", default=None)
-    parser.add_argument("--one", nargs=3, metavar=("WORKLOAD", "VARIANT", "MODE"))
+    """``python -m gfx bench [options]``; returns the exit status."""
+    from gfx.__main__ import debug_requested, run_guarded
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.one:
-        print(json.dumps(measure_one(*args.one, args.size, args.device, args.backend,
-                                     args.repeat, args.pyg_models)))
+    if args.list:
+        print(describe_choices())
         return 0
+    for key, value in DEFAULTS[args.size].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    workloads: List[str] = []
+    modes: List[str] = []
+    variants: List[str] = []
+    if args.one:
+        workload, variant, mode = args.one
+        _choose(parser, "--one WORKLOAD", workload, list(WORKLOADS))
+        _choose(parser, "--one VARIANT", variant, VARIANTS)
+        _choose(parser, "--one MODE", mode, MODES)
+    else:
+        workloads = _choose(parser, "--workloads", args.workloads, list(WORKLOADS))
+        modes = _choose(parser, "--modes", args.modes, MODES)
+        variants = _choose(parser, "--variants", args.variants, VARIANTS)
+    return run_guarded("python -m gfx bench",
+                       lambda: _run(args, workloads, modes, variants) if not args.one
+                       else _run_one(args), debug_requested(argv))
+
+
+def _run_one(args) -> int:
+    print(json.dumps(measure_one(*args.one, args.size, args.device, args.backend,
+                                 args.repeat, args.pyg_models)))
+    return 0
+
+
+def _run(args, workloads: List[str], modes: List[str], variants: List[str]) -> int:
     from tqdm import tqdm
-    workloads = [w for w in args.workloads.split(",") if w]
-    unknown = [w for w in workloads if w not in WORKLOADS]
-    if unknown:
-        parser.error(f"unknown workloads {unknown}; known: {', '.join(WORKLOADS)}")
-    variants = [v for v in args.variants.split(",") if v]
-    jobs = [(w, m, v) for w in workloads for m in args.modes.split(",") for v in VARIANTS]
+    jobs = [(w, m, v) for w in workloads for m in modes for v in VARIANTS]
     results: Dict[Tuple[str, str], Dict[str, dict]] = {}
-    for w, m, v in tqdm(jobs, desc="bench", unit="run"):
+    for w, m, v in tqdm(jobs, desc="bench", unit="run", disable=not sys.stderr.isatty()):
         cell = results.setdefault((w, m), {})
         cell[v] = _run_subprocess(args, w, v, m) if v in variants else {"skipped": "not run"}
     os.makedirs(args.out, exist_ok=True)
     table = render_table(results)
     header = (f"device: {args.device}, size: {args.size} {SIZES[args.size]}, "
+              f"repeat: {args.repeat}, "
               f"backend: {args.backend}, torch {torch.__version__}, threads "
               f"{torch.get_num_threads()}\n\n")
     with open(os.path.join(args.out, "bench.md"), "w") as f:
@@ -335,5 +440,6 @@ def main(argv=None) -> int:
         json.dump({f"{w}/{m}": r for (w, m), r in results.items()}, f, indent=1)
     plot = render_plot(results, os.path.join(args.out, "bench.png"))
     print(header + table)
-    print(f"written: {args.out}/bench.md, bench.json" + (f", {plot}" if plot else ""))
+    print(f"written under {args.out}/: bench.md, bench.json"
+          + (f", {os.path.basename(plot)}" if plot else ""))
     return 0

@@ -178,15 +178,48 @@ NOTES: Dict[str, str] = {
 _collect_families()
 
 
-def table() -> str:
+def table(names: Optional[List[str]] = None) -> str:
+    """The markdown table of :func:`measure` over ``names`` (default: every example)."""
     lines = ["| component | eager formula test | oracle (copied weights) | lowers | fuses | note |",
              "|---|---|---|---|---|---|"]
-    for name in EXAMPLES:
+    for name in (list(EXAMPLES) if names is None else names):
         lowers, fuses = measure(name)
         lines.append(f"| {name} | yes | yes | {lowers} | {fuses} | {NOTES.get(name, '')} |")
     return "\n".join(lines) + "\n"
 
 
-def main(argv: List[str]) -> int:
-    print(table(), end="")
-    return 0
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m gfx catalogue [--list] [--only NAMES]``; returns the exit status."""
+    import argparse
+    import sys
+
+    from gfx.__main__ import debug_requested, run_guarded
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m gfx catalogue",
+        description="Build every catalogue example on an 8-node graph, lower it, run the "
+                    "fusion passes and print a markdown table: does it lower, what fuses. "
+                    "docs/catalogue.md holds the full table.")
+    parser.add_argument("--list", action="store_true",
+                        help="print the example names and exit, without measuring")
+    parser.add_argument("--only", metavar="NAMES", default=None,
+                        help="comma-separated example names to measure, e.g. "
+                             "GCNConv,GATConv (default: all; see --list)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks on errors (also: GFX_DEBUG=1)")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(EXAMPLES))
+        return 0
+    names = list(EXAMPLES)
+    if args.only is not None:
+        names = [n for n in args.only.split(",") if n]
+        unknown = [n for n in names if n not in EXAMPLES]
+        if unknown or not names:
+            parser.error(f"--only: unknown example(s) {', '.join(unknown) or '(none given)'}; "
+                         f"'python -m gfx catalogue --list' lists the {len(EXAMPLES)} names")
+
+    def body() -> int:
+        print(table(names), end="")
+        return 0
+    return run_guarded("python -m gfx catalogue", body, debug_requested(argv))

@@ -33,3 +33,25 @@ def gcn() -> Tuple[torch.nn.Module, Tuple[torch.Tensor, torch.Tensor]]:
     torch.manual_seed(0)
     model = TwoLayerGCN(16, 32, 4).eval()
     return model, random_graph(20, 60, 16)
+
+
+def sage() -> Tuple[torch.nn.Module, Tuple[torch.Tensor, torch.Tensor]]:
+    """A 2-layer GraphSAGE (16 -> 32 -> 4 channels, mean aggregation, eval mode) on a
+    random 20-node, 60-edge graph."""
+    from gfx.nn import GraphSAGE
+    torch.manual_seed(0)
+    model = GraphSAGE(16, 32, num_layers=2, out_channels=4).eval()
+    return model, random_graph(20, 60, 16)
+
+
+def gat() -> Tuple[torch.nn.Module, Tuple[torch.Tensor, torch.Tensor]]:
+    """A 2-layer GAT (16 -> 32 -> 4 channels, 4 heads, eval mode) on a random 20-node,
+    60-edge graph."""
+    from gfx.nn import GAT
+    torch.manual_seed(0)
+    model = GAT(16, 32, num_layers=2, out_channels=4, heads=4).eval()
+    return model, random_graph(20, 60, 16)
+
+
+FACTORIES = ("gcn", "sage", "gat")
+"""The example factories, in the order ``python -m gfx inspect --list`` shows them."""
