@@ -210,9 +210,12 @@ class InMemoryDataset(torch.utils.data.Dataset):
 
     # -- dataset-wide sizes --------------------------------------------------------------
     def _first(self) -> Graph:
+        """The first graph after ``transform`` (its first part when the transform splits
+        a graph into several, e.g. ``RandomLinkSplit``)."""
         if self.len() == 0:
             raise ValueError(f"{type(self).__name__} is empty")
-        return self[0]
+        data = self[0]
+        return data[0] if isinstance(data, (tuple, list)) else data
 
     @property
     def num_node_features(self):
