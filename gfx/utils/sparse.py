@@ -43,3 +43,11 @@ def to_torch_coo_tensor(edge_index: Tensor, edge_attr=None, size=None) -> Tensor
     return torch.sparse_coo_tensor(edge_index.flip(0), edge_attr,
                                    (num_targets, num_sources) + tuple(edge_attr.shape[1:])
                                    ).coalesce()
+
+
+# Names that say which orientation they use. ``to_edge_index`` / ``to_torch_coo_tensor``
+# above take the transposed ``adj_t`` convention, unlike the reference API's functions of
+# the same names (which use ``A[source, target]``); gfx code should call these aliases so
+# that the public names can take the reference's semantics.
+adj_t_to_edge_index = to_edge_index
+edge_index_to_adj_t = to_torch_coo_tensor
