@@ -23,6 +23,11 @@ class SGModule(torch.nn.Module):
         \\left(\\tfrac{1}{2}(\\mathrm{Attn}_l(\\mathbf{H}^{(l-1)}) + \\mathbf{H}^{(l-1)})
         \\right)\\right)\\right)
 
+    The graphs of a batch are zero-padded to the largest one; as in the reference, the
+    padding rows pass through the layers and act as keys (only their values are masked,
+    see :class:`SGFormerAttention`), so a graph's result depends on the size of the
+    largest graph in its batch.
+
     Args:
         in_channels (int): input features per node.
         hidden_channels (int): the width of the branch.

@@ -16,7 +16,7 @@ torch_geometric = pytest.importorskip("torch_geometric")
 from torch_geometric.nn import aggr as ref_aggr  # noqa: E402
 
 import gfx.nn.aggr as aggr  # noqa: E402
-from tests.oracle.common import compare  # noqa: E402
+from tests.oracle.common import compare, hypothesis_graph  # noqa: E402
 
 SETTINGS = dict(max_examples=8, deadline=None)
 
@@ -345,3 +345,26 @@ def test_qformer_matches_reference(data):
     ours.eval()
     theirs.eval()
     compare(ours, theirs, x[0], atol=1e-4, rtol=1e-3)
+
+
+# -- models --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(aggregate="cat", trans_num_heads=2, gnn_num_layers=1, graph_weight=0.3)])
+@settings(max_examples=5, deadline=None)
+@given(graph=hypothesis_graph(channels=4, max_nodes=7), graphs=st.integers(1, 3),
+       seed=st.integers(0, 2**16))
+def test_sgformer_matches_reference(kwargs, graph, graphs, seed):
+    from torch_geometric.nn.models import SGFormer as Ref
+
+    from gfx.nn.models import SGFormer
+    x, edge_index = graph["x"], graph["edge_index"]
+    assume(x.size(0) > 1)  # batch norm in training needs two rows (torch raises otherwise)
+    batch = torch.randint(0, graphs, (x.size(0),), generator=torch.Generator().manual_seed(seed))
+    ours, theirs = perturbed(SGFormer(4, 8, 3, **kwargs)), Ref(4, 8, 3, **kwargs)
+    for model in (ours, theirs):  # dropout off: the two draw different masks
+        model.trans_conv.dropout = model.graph_conv.dropout = 0.0
+    compare(ours, theirs, x, edge_index, batch, atol=1e-4, rtol=1e-3)
+    ours.eval()
+    theirs.eval()
+    compare(ours, theirs, x, edge_index, batch, atol=1e-4, rtol=1e-3)
