@@ -43,17 +43,29 @@ class NeighborSampler:
         disjoint (bool, optional): every seed grows its own tree; a node reached from
             several seeds appears once per seed, and ``batch`` says which seed's tree
             each node belongs to. (default: ``False``)
+        time_attr (str, optional): node or edge attribute holding times; neighbours later
+            than their tree's seed time are never sampled (NOTE [temporal neighbour
+            sampling]); implies ``disjoint``. (default: ``None``)
+        temporal_strategy (str, optional): ``"uniform"`` or ``"last"`` (most recent
+            first). (default: ``"uniform"``)
     """
 
     def __init__(self, data: Any, num_neighbors: NumNeighbors, replace: bool = False,
                  subgraph_type: str = "directional", weight_attr: Optional[str] = None,
-                 disjoint: bool = False):
+                 disjoint: bool = False, time_attr: Optional[str] = None,
+                 temporal_strategy: str = "uniform"):
         if subgraph_type not in SUBGRAPH_TYPES:
             raise ValueError(f"NeighborLoader: 'subgraph_type' must be one of "
                              f"{SUBGRAPH_TYPES}, got {subgraph_type!r}")
         self.data = _graph(data)
         self.replace = replace
         self.subgraph_type = subgraph_type
+        if temporal_strategy not in ("uniform", "last"):
+            raise ValueError(f"NeighborLoader: 'temporal_strategy' must be 'uniform' or "
+                             f"'last', got {temporal_strategy!r}")
+        self.time_attr = time_attr
+        self.temporal_strategy = temporal_strategy
+        disjoint = disjoint or time_attr is not None
         self.disjoint = disjoint
         if disjoint and subgraph_type == "induced":
             raise ValueError("NeighborLoader: 'disjoint=True' works with the "
@@ -85,6 +97,34 @@ class NeighborSampler:
                                      f"'{weight_attr}' ('weight_attr')")
                 weight = store[weight_attr]
             self.csc[edge_type] = CSC(store.edge_index, sizes[dst], weight)
+        self.node_time = {}
+        self.edge_time = {}
+        if time_attr is not None:
+            self._collect_times(time_attr)
+
+    def _collect_times(self, time_attr: str) -> None:
+        node_types = self.data.node_types if self.hetero else [None]
+        for node_type in node_types:
+            store = self.data[node_type] if self.hetero else self.data._store
+            if time_attr in store and store.is_node_attr(time_attr):
+                self.node_time[node_type] = store[time_attr]
+        for edge_type in self.edge_types:
+            store = self._edge_store(edge_type)
+            if time_attr in store and store.is_edge_attr(time_attr):
+                self.edge_time[edge_type] = store[time_attr]
+        for edge_type in self.edge_types:
+            src = None if edge_type is None else edge_type[0]
+            if edge_type not in self.edge_time and src not in self.node_time:
+                raise ValueError(f"NeighborLoader: 'time_attr' {time_attr!r} is neither a "
+                                 f"node attribute of the sources nor an edge attribute of "
+                                 f"edge type {edge_type}")
+
+    def seed_time(self, seeds: Tensor, seed_type: Optional[str]) -> Tensor:
+        """The time of seed nodes (their node time)."""
+        if seed_type not in self.node_time:
+            raise ValueError("NeighborLoader: with an edge-level 'time_attr' pass "
+                             "'input_time' (the seed times)")
+        return self.node_time[seed_type][seeds]
 
     def _per_type(self, num_neighbors: NumNeighbors) -> Dict[Any, List[int]]:
         if isinstance(num_neighbors, dict):
@@ -99,7 +139,8 @@ class NeighborSampler:
         return self.data._store if edge_type is None else self.data[edge_type]
 
     def sample(self, seeds: Union[Tensor, Dict[Any, Tensor]], seed_type: Optional[str] = None,
-               generator: Optional[torch.Generator] = None) -> Dict[str, Any]:
+               generator: Optional[torch.Generator] = None,
+               seed_time: Optional[Tensor] = None) -> Dict[str, Any]:
         """Sample around ``seeds`` (node ids of ``seed_type``, or a dict of them per node
         type); returns per-type node ids, per-type edges (local ``row``/``col`` and
         original ``e_id``) and per-hop counts."""
@@ -110,7 +151,11 @@ class NeighborSampler:
         size = {t: max(n, 1) for t, n in self.num_nodes.items()}
         try:
             frontier = {t: torch.zeros(0, dtype=torch.long) for t in node_sets}
+            tree_time = None
             for node_type, ids in seeds.items():
+                if self.time_attr is not None:
+                    tree_time = (seed_time if seed_time is not None
+                                 else self.seed_time(ids, node_type))
                 if self.disjoint:  # seed i roots tree i
                     ids = torch.arange(ids.numel()) * size[node_type] + ids
                 frontier[node_type] = node_sets[node_type].add(ids)
@@ -128,8 +173,17 @@ class NeighborSampler:
                         edges_per_hop[edge_type].append(0)
                         continue
                     targets = target_keys % size[dst_t] if self.disjoint else target_keys
-                    source, owner, e_id = self.csc[edge_type].sample(
-                        targets, k, self.replace, generator)
+                    if tree_time is not None:
+                        tree = torch.div(target_keys, size[dst_t], rounding_mode="floor")
+                        per_edge = edge_type in self.edge_time
+                        times = (self.edge_time[edge_type] if per_edge
+                                 else self.node_time[src_t])
+                        source, owner, e_id = self.csc[edge_type].sample_temporal(
+                            targets, k, tree_time[tree], times, per_edge,
+                            self.temporal_strategy, generator)
+                    else:
+                        source, owner, e_id = self.csc[edge_type].sample(
+                            targets, k, self.replace, generator)
                     source_keys = source
                     if self.disjoint:
                         tree = torch.div(target_keys[owner], size[dst_t], rounding_mode="floor")
@@ -248,16 +302,19 @@ class NeighborLoader(torch.utils.data.DataLoader):
         input_nodes (Tensor or str or (str, Tensor), optional): the seed nodes (ids or
             a bool mask; for a heterogeneous graph the node type, optionally with ids).
             All nodes when omitted. (default: ``None``)
-        input_time (Tensor, optional): unsupported (temporal sampling).
-            (default: ``None``)
+        input_time (Tensor, optional): the time of each seed (one per ``input_nodes``
+            entry); the seeds' node times when omitted. (default: ``None``)
         replace (bool, optional): sample with replacement. (default: ``False``)
         subgraph_type (str, optional): ``"directional"``, ``"bidirectional"`` or
             ``"induced"``. (default: ``"directional"``)
         disjoint (bool, optional): one tree per seed: a node reached from several seeds
             appears once per seed, and ``batch`` gives each node's seed position.
             (default: ``False``)
-        temporal_strategy (str, optional): unsupported. (default: ``"uniform"``)
-        time_attr (str, optional): unsupported. (default: ``None``)
+        temporal_strategy (str, optional): ``"uniform"`` or ``"last"`` (the most recent
+            neighbours). (default: ``"uniform"``)
+        time_attr (str, optional): node or edge attribute with times: a seed's tree only
+            holds neighbours no later than the seed (implies ``disjoint``).
+            (default: ``None``)
         weight_attr (str, optional): edge attribute holding sampling weights: neighbours
             are drawn with probability proportional to them
             (NOTE [weighted neighbour sampling]). (default: ``None``)
@@ -284,16 +341,15 @@ class NeighborLoader(torch.utils.data.DataLoader):
                  filter_per_worker: Optional[bool] = None,
                  neighbor_sampler: Optional[NeighborSampler] = None, directed: bool = True,
                  **kwargs):
-        for name, value, default in (("input_time", input_time, None),
-                                     ("temporal_strategy", temporal_strategy, "uniform"),
-                                     ("time_attr", time_attr, None),
-                                     ("transform_sampler_output", transform_sampler_output,
-                                      None)):
-            _unsupported(name, value, default)
+        _unsupported("transform_sampler_output", transform_sampler_output, None)
         if not directed:
             subgraph_type = "induced"
         self.neighbor_sampler = neighbor_sampler or NeighborSampler(
-            data, num_neighbors, replace, subgraph_type, weight_attr, disjoint)
+            data, num_neighbors, replace, subgraph_type, weight_attr, disjoint, time_attr,
+            temporal_strategy)
+        if input_time is not None and self.neighbor_sampler.time_attr is None:
+            raise ValueError("NeighborLoader: 'input_time' needs 'time_attr'")
+        self.input_time = input_time
         self.data = self.neighbor_sampler.data
         self.transform = transform
         self.input_type, self.input_nodes = resolve_input_nodes(self.data, input_nodes)
@@ -304,7 +360,8 @@ class NeighborLoader(torch.utils.data.DataLoader):
     def _collate(self, positions: List[int]) -> Union[Data, HeteroData]:
         input_id = torch.as_tensor(positions, dtype=torch.long)
         seeds = self.input_nodes[input_id]
-        out = self.neighbor_sampler.sample(seeds, self.input_type)
+        seed_time = self.input_time[input_id] if self.input_time is not None else None
+        out = self.neighbor_sampler.sample(seeds, self.input_type, seed_time=seed_time)
         batch = build_subgraph(self.neighbor_sampler, out)
         store = batch[self.input_type] if self.neighbor_sampler.hetero else batch
         store.input_id = input_id

@@ -113,6 +113,36 @@ class CSC:
         slot = slot[chosen]
         return self.row[slot], edge_owner[chosen], self.perm[slot]
 
+    def sample_temporal(self, frontier: Tensor, k: int, limit: Tensor, time: Tensor,
+                        per_edge: bool, strategy: str,
+                        generator: Optional[torch.Generator] = None
+                        ) -> Tuple[Tensor, Tensor, Tensor]:
+        """NOTE [temporal neighbour sampling]: only neighbours no later than ``limit``
+        (one time per frontier node) qualify; the time is the source node's
+        (``per_edge=False``) or the edge's. ``"uniform"`` draws ``k`` of them at random,
+        ``"last"`` takes the ``k`` most recent. Visits every edge of the frontier."""
+        start = self.colptr[frontier]
+        deg = self.colptr[frontier + 1] - start
+        owner = torch.repeat_interleave(torch.arange(frontier.numel()), deg)
+        first = torch.cumsum(deg, 0) - deg
+        slot = start[owner] + torch.arange(owner.numel()) - first[owner]
+        when = time[self.perm[slot]] if per_edge else time[self.row[slot]]
+        valid = when <= limit[owner]
+        slot, owner, when = slot[valid], owner[valid], when[valid]
+        if k >= 0:
+            if strategy == "last":
+                key = -when.double()
+            else:
+                key = torch.rand(slot.numel(), generator=generator, dtype=torch.float64)
+            order = torch.argsort(key, stable=True)
+            order = order[torch.argsort(owner[order], stable=True)]
+            counts = torch.bincount(owner, minlength=frontier.numel())
+            block = torch.cumsum(counts, 0) - counts
+            rank = torch.arange(order.numel()) - block[owner[order]]
+            order = order[rank < k]
+            slot, owner = slot[order], owner[order]
+        return self.row[slot], owner, self.perm[slot]
+
     @staticmethod
     def _offsets_without_replacement(deg: Tensor, take: Tensor, owner: Tensor, k: int,
                                      generator: Optional[torch.Generator]) -> Tensor:

@@ -332,3 +332,39 @@ def test_disjoint_trees_are_separate_breadth_first_searches():
         assert len(nodes) == len(set(nodes)) and set(nodes) == reached
     with pytest.raises(ValueError, match="disjoint"):
         NeighborLoader(data, [2], disjoint=True, subgraph_type="induced")
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "last"])
+def test_temporal_sampling_never_looks_ahead(strategy):
+    torch.manual_seed(0)
+    n = 30
+    edge_index = torch.randint(0, n, (2, 200))
+    data = _data(edge_index, n)
+    data.t = torch.randperm(n)  # node times
+    seeds = torch.tensor([3, 11, 17, 3])
+    loader = NeighborLoader(data, [3, 2], input_nodes=seeds, batch_size=4, time_attr="t",
+                            temporal_strategy=strategy)
+    batch = next(iter(loader))
+    seed_time = data.t[seeds]
+    assert bool((data.t[batch.n_id] <= seed_time[batch.batch]).all())
+    assert torch.equal(batch.n_id[batch.edge_index], edge_index[:, batch.e_id])
+    hop1 = batch.e_id[:batch.num_sampled_edges[0]]
+    dst1 = batch.edge_index[1, :batch.num_sampled_edges[0]]
+    for tree, seed in enumerate(seeds.tolist()):
+        ok = [e for e, (u, v) in enumerate(edge_index.t().tolist())
+              if v == seed and int(data.t[u]) <= int(seed_time[tree])]
+        got = hop1[dst1 == tree].tolist()
+        assert len(got) == min(3, len(ok)) and set(got) <= set(ok)
+        if strategy == "last":
+            latest = sorted((int(data.t[edge_index[0, e]]) for e in ok), reverse=True)[:3]
+            assert sorted((int(data.t[edge_index[0, e]]) for e in got), reverse=True) == latest
+    data.e_t = torch.arange(200)  # edge times
+    edge_time = NeighborLoader(data, [2], input_nodes=seeds, batch_size=4, time_attr="e_t",
+                               input_time=torch.tensor([50, 60, 70, 80]))
+    batch = next(iter(edge_time))
+    assert bool((batch.e_id <= torch.tensor([50, 60, 70, 80])[batch.batch[batch.edge_index[1]]]
+                 ).all())
+    with pytest.raises(ValueError, match="temporal_strategy"):
+        NeighborLoader(data, [2], time_attr="t", temporal_strategy="first")
+    with pytest.raises(ValueError, match="input_time"):
+        NeighborLoader(data, [2], input_time=torch.zeros(n))
