@@ -104,17 +104,18 @@ class ClusterData(torch.utils.data.Dataset):
         self.num_parts = num_parts
         self.recursive = recursive
         self.keep_inter_cluster_edges = keep_inter_cluster_edges
-        node_perm = bfs_order(data.edge_index, n)
+        structure = data.edge_index.cpu()  # partitioning runs on the CPU
+        node_perm = bfs_order(structure, n)
         new_id = torch.empty(n, dtype=torch.long)
         new_id[node_perm] = torch.arange(n)
-        edge_index = new_id[data.edge_index]
+        edge_index = new_id[structure]
         key = edge_index[0] if sparse_format == "csr" else edge_index[1]
         edge_perm = torch.argsort(key * max(n, 1) + (edge_index[1] if sparse_format == "csr"
                                                      else edge_index[0]), stable=True)
         self.data = self._permute(data, node_perm, edge_perm, new_id)
         counts = torch.bincount(key, minlength=n)
         rowptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-        other = self.data.edge_index[1 if sparse_format == "csr" else 0]
+        other = edge_index[:, edge_perm][1 if sparse_format == "csr" else 0]
         partptr = torch.div(torch.arange(num_parts + 1) * n, num_parts, rounding_mode="floor")
         self.partition = Partition(rowptr, other, partptr, node_perm, edge_perm, sparse_format)
 
@@ -125,11 +126,13 @@ class ClusterData(torch.utils.data.Dataset):
         for key in list(out.keys()):
             value = store[key]
             if key == "edge_index":
-                out[key] = new_id[value][:, edge_perm]
+                out[key] = new_id[value.cpu()][:, edge_perm].to(value.device)
             elif store.is_node_attr(key):
-                out[key] = value.index_select(store._cat_dim(key, value), node_perm)
+                out[key] = value.index_select(store._cat_dim(key, value),
+                                              node_perm.to(value.device))
             elif store.is_edge_attr(key):
-                out[key] = value.index_select(store._cat_dim(key, value), edge_perm)
+                out[key] = value.index_select(store._cat_dim(key, value),
+                                              edge_perm.to(value.device))
         return out
 
     def __len__(self) -> int:
@@ -140,14 +143,15 @@ class ClusterData(torch.utils.data.Dataset):
         nodes = torch.arange(start, end)
         if not self.keep_inter_cluster_edges:
             return cluster_graph(self.data, nodes)
-        edge_index = self.data.edge_index
+        edge_index = self.data.edge_index.cpu()
         keep = ((edge_index[0] >= start) & (edge_index[0] < end)).nonzero().view(-1)
         out = cluster_graph(self.data, nodes)
-        out.edge_index = torch.stack([edge_index[0, keep] - start, edge_index[1, keep]])
+        out.edge_index = torch.stack([edge_index[0, keep] - start, edge_index[1, keep]]).to(
+            self.data.edge_index.device)
         store = self.data._store
         for key in self.data.keys():
             if key != "edge_index" and store.is_edge_attr(key):
-                out[key] = self.data[key][keep]
+                out[key] = self.data[key][keep.to(self.data[key].device)]
         return out
 
     def __repr__(self) -> str:

@@ -95,8 +95,8 @@ class NeighborSampler:
                 if weight_attr not in store:
                     raise ValueError(f"NeighborLoader: edge type {edge_type} has no "
                                      f"'{weight_attr}' ('weight_attr')")
-                weight = store[weight_attr]
-            self.csc[edge_type] = CSC(store.edge_index, sizes[dst], weight)
+                weight = store[weight_attr].cpu()
+            self.csc[edge_type] = CSC(store.edge_index.cpu(), sizes[dst], weight)
         self.node_time = {}
         self.edge_time = {}
         if time_attr is not None:
@@ -107,11 +107,11 @@ class NeighborSampler:
         for node_type in node_types:
             store = self.data[node_type] if self.hetero else self.data._store
             if time_attr in store and store.is_node_attr(time_attr):
-                self.node_time[node_type] = store[time_attr]
+                self.node_time[node_type] = store[time_attr].cpu()
         for edge_type in self.edge_types:
             store = self._edge_store(edge_type)
             if time_attr in store and store.is_edge_attr(time_attr):
-                self.edge_time[edge_type] = store[time_attr]
+                self.edge_time[edge_type] = store[time_attr].cpu()
         for edge_type in self.edge_types:
             src = None if edge_type is None else edge_type[0]
             if edge_type not in self.edge_time and src not in self.node_time:
@@ -248,7 +248,8 @@ def build_subgraph(sampler: NeighborSampler, out: Dict[str, Any]) -> Union[Data,
 def _fill_nodes(target, source, n_id: Tensor) -> None:
     for key in source.keys():
         if source.is_node_attr(key):
-            target[key] = source[key].index_select(source._cat_dim(key, source[key]), n_id)
+            value = source[key]
+            target[key] = value.index_select(source._cat_dim(key, value), n_id.to(value.device))
     if "x" not in target:
         target.num_nodes = int(n_id.numel())
     target.n_id = n_id
@@ -258,13 +259,14 @@ def _fill_edges(sampler: NeighborSampler, target, source, out: Dict[str, Any],
                 edge_type) -> None:
     row, col, e_id = out["edges"][edge_type]
     if sampler.subgraph_type == "induced":
-        row, col, e_id = _induced(source.edge_index, out, edge_type)
+        row, col, e_id = _induced(source.edge_index.cpu(), out, edge_type)
     elif sampler.subgraph_type == "bidirectional":
         row, col, e_id = torch.cat([row, col]), torch.cat([col, row]), torch.cat([e_id, e_id])
-    target.edge_index = torch.stack([row, col])
+    target.edge_index = torch.stack([row, col]).to(source.edge_index.device)
     for key in source.keys():
         if key != "edge_index" and source.is_edge_attr(key):
-            target[key] = source[key].index_select(source._cat_dim(key, source[key]), e_id)
+            value = source[key]
+            target[key] = value.index_select(source._cat_dim(key, value), e_id.to(value.device))
     target.e_id = e_id
 
 

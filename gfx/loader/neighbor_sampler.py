@@ -12,6 +12,9 @@ vector of node ids) and samples for all of it at once:
   grows with ``k`` per node, not with the degree of hubs;
 * with replacement: ``k`` uniform draws per node.
 
+Sampling runs on the CPU (the graph structure is copied there once); the attributes
+of a batch are gathered on whatever device they live on.
+
 Sampled sources not seen before get the next local ids in order of first appearance;
 the global -> local map and the first-appearance buffer are dense vectors reset after
 each batch (only the touched entries). All randomness comes

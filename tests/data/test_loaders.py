@@ -368,3 +368,21 @@ def test_temporal_sampling_never_looks_ahead(strategy):
         NeighborLoader(data, [2], time_attr="t", temporal_strategy="first")
     with pytest.raises(ValueError, match="input_time"):
         NeighborLoader(data, [2], input_time=torch.zeros(n))
+
+
+def test_cluster_data_keeps_inter_cluster_edges():
+    torch.manual_seed(1)
+    n = 20
+    data = _data(torch.randint(0, n, (2, 60)), n)
+    clusters = ClusterData(data, 3, keep_inter_cluster_edges=True)
+    new_id = torch.empty(n, dtype=torch.long)
+    new_id[clusters.partition.node_perm] = torch.arange(n)
+    seen = []
+    for i in range(3):
+        part = clusters[i]
+        start = int(clusters.partition.partptr[i])
+        original = part.edge_attr.long()  # edge_attr holds the original edge ids
+        glob = torch.stack([part.edge_index[0] + start, part.edge_index[1]])
+        assert torch.equal(glob, new_id[data.edge_index[:, original]])
+        seen += original.tolist()
+    assert sorted(seen) == list(range(data.edge_index.size(1)))
