@@ -70,17 +70,22 @@ class LinkNeighborLoader(torch.utils.data.DataLoader):
             links, ``[2, B]``; all edges (of the type) when omitted. (default: ``None``)
         edge_label (Tensor, optional): their labels; ones when omitted.
             (default: ``None``)
-        edge_label_time (Tensor, optional): unsupported. (default: ``None``)
+        edge_label_time (Tensor, optional): the time of each link, needed with
+            ``time_attr``. (default: ``None``)
         replace (bool, optional): sample with replacement. (default: ``False``)
         subgraph_type (str, optional): see :class:`NeighborLoader`.
             (default: ``"directional"``)
-        disjoint (bool, optional): unsupported. (default: ``False``)
-        temporal_strategy (str, optional): unsupported. (default: ``"uniform"``)
+        disjoint (bool, optional): one tree per link (its two ends share it); ``batch``
+            gives each node's link. (default: ``False``)
+        temporal_strategy (str, optional): ``"uniform"`` or ``"last"``.
+            (default: ``"uniform"``)
         neg_sampling (NegativeSampling or str or dict, optional): negative links per
             batch. (default: ``None``)
         neg_sampling_ratio (float, optional): shorthand for binary negative sampling
             with this amount. (default: ``None``)
-        time_attr (str, optional): unsupported. (default: ``None``)
+        time_attr (str, optional): node or edge attribute with times: a link's tree
+            holds no neighbour later than the link (implies ``disjoint``).
+            (default: ``None``)
         weight_attr (str, optional): edge attribute with sampling weights (see
             :class:`NeighborLoader`). (default: ``None``)
         transform (callable, optional): applied to every batch. (default: ``None``)
@@ -107,17 +112,16 @@ class LinkNeighborLoader(torch.utils.data.DataLoader):
                  filter_per_worker: Optional[bool] = None,
                  neighbor_sampler: Optional[NeighborSampler] = None, directed: bool = True,
                  **kwargs):
-        for name, value, default in (("edge_label_time", edge_label_time, None),
-                                     ("disjoint", disjoint, False),
-                                     ("temporal_strategy", temporal_strategy, "uniform"),
-                                     ("time_attr", time_attr, None),
-                                     ("transform_sampler_output", transform_sampler_output,
-                                      None)):
-            _unsupported(name, value, default)
+        _unsupported("transform_sampler_output", transform_sampler_output, None)
         if not directed:
             subgraph_type = "induced"
         self.neighbor_sampler = neighbor_sampler or NeighborSampler(
-            data, num_neighbors, replace, subgraph_type, weight_attr)
+            data, num_neighbors, replace, subgraph_type, weight_attr, disjoint, time_attr,
+            temporal_strategy)
+        if time_attr is not None and edge_label_time is None:
+            raise ValueError("LinkNeighborLoader: temporal sampling ('time_attr') needs "
+                             "'edge_label_time', the time of every link")
+        self.edge_label_time = edge_label_time
         self.data = self.neighbor_sampler.data
         self.edge_type, self.edge_label_index = self._links(edge_label_index)
         if edge_label is not None and edge_label.size(0) != self.edge_label_index.size(1):
@@ -177,16 +181,24 @@ class LinkNeighborLoader(torch.utils.data.DataLoader):
             seeds = {src_t: torch.cat([links[0], links[1]])}
         else:
             seeds = {src_t: links[0], dst_t: links[1]}
-        out = self.neighbor_sampler.sample(seeds)
+        sampler = self.neighbor_sampler
+        tree = torch.arange(links.size(1))  # with disjoint: one tree per link
+        trees = ({src_t: torch.cat([tree, tree])} if src_t == dst_t
+                 else {src_t: tree, dst_t: tree})
+        seed_time = None
+        if sampler.time_attr is not None:
+            seed_time = self.edge_label_time[input_id]
+            if links.size(1) > input_id.numel():  # negatives take their positive's time
+                seed_time = seed_time.repeat(-(-links.size(1) // input_id.numel()))[
+                    :links.size(1)]
+        out = sampler.sample(seeds, seed_time=seed_time, trees=trees)
         batch = build_subgraph(self.neighbor_sampler, out)
-        local = {}
-        for node_type, n_id in out["n_id"].items():
-            table = torch.full((self.neighbor_sampler.num_nodes[node_type],), -1,
-                               dtype=torch.long)
-            table[n_id] = torch.arange(n_id.numel())
-            local[node_type] = table
+        if src_t == dst_t:
+            row, col = out["seed_local"][src_t].view(2, -1)
+        else:
+            row, col = out["seed_local"][src_t], out["seed_local"][dst_t]
         store = batch if self.edge_type is None else batch[self.edge_type]
-        store.edge_label_index = torch.stack([local[src_t][links[0]], local[dst_t][links[1]]])
+        store.edge_label_index = torch.stack([row, col])
         store.edge_label = label
         store.input_id = input_id
         return batch if self.transform is None else self.transform(batch)

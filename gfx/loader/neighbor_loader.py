@@ -140,10 +140,15 @@ class NeighborSampler:
 
     def sample(self, seeds: Union[Tensor, Dict[Any, Tensor]], seed_type: Optional[str] = None,
                generator: Optional[torch.Generator] = None,
-               seed_time: Optional[Tensor] = None) -> Dict[str, Any]:
+               seed_time: Optional[Tensor] = None,
+               trees: Optional[Dict[Any, Tensor]] = None) -> Dict[str, Any]:
         """Sample around ``seeds`` (node ids of ``seed_type``, or a dict of them per node
         type); returns per-type node ids, per-type edges (local ``row``/``col`` and
-        original ``e_id``) and per-hop counts."""
+        original ``e_id``) and per-hop counts.
+
+        With ``disjoint``, seed ``i`` of each type roots tree ``i`` unless ``trees`` gives
+        the tree of every seed (the two ends of a link share one); ``seed_time`` is the
+        time of each tree (by default the seeds' node times)."""
         if not isinstance(seeds, dict):
             seeds = {seed_type: seeds}
         kind = DisjointNodeSet if self.disjoint else NodeSet
@@ -151,14 +156,16 @@ class NeighborSampler:
         size = {t: max(n, 1) for t, n in self.num_nodes.items()}
         try:
             frontier = {t: torch.zeros(0, dtype=torch.long) for t in node_sets}
-            tree_time = None
+            tree_time = seed_time
+            seed_local = {}
             for node_type, ids in seeds.items():
-                if self.time_attr is not None:
-                    tree_time = (seed_time if seed_time is not None
-                                 else self.seed_time(ids, node_type))
-                if self.disjoint:  # seed i roots tree i
-                    ids = torch.arange(ids.numel()) * size[node_type] + ids
+                if self.time_attr is not None and tree_time is None:
+                    tree_time = self.seed_time(ids, node_type)
+                if self.disjoint:
+                    tree = trees[node_type] if trees is not None else torch.arange(ids.numel())
+                    ids = tree * size[node_type] + ids
                 frontier[node_type] = node_sets[node_type].add(ids)
+                seed_local[node_type] = node_sets[node_type].lookup(ids)
             nodes_per_hop = {t: [int(f.numel())] for t, f in frontier.items()}
             edges = {t: ([], [], []) for t in self.edge_types}
             edges_per_hop = {t: [] for t in self.edge_types}
@@ -207,7 +214,8 @@ class NeighborSampler:
             for node_set in node_sets.values():
                 node_set.clear()
         return {"n_id": out_nodes, "edges": out_edges, "num_sampled_nodes": nodes_per_hop,
-                "num_sampled_edges": edges_per_hop, "batch": out_batch}
+                "num_sampled_edges": edges_per_hop, "batch": out_batch,
+                "seed_local": seed_local}
 
 
 def build_subgraph(sampler: NeighborSampler, out: Dict[str, Any]) -> Union[Data, HeteroData]:

@@ -386,3 +386,24 @@ def test_cluster_data_keeps_inter_cluster_edges():
         assert torch.equal(glob, new_id[data.edge_index[:, original]])
         seen += original.tolist()
     assert sorted(seen) == list(range(data.edge_index.size(1)))
+
+
+def test_link_neighbor_loader_disjoint_and_temporal():
+    torch.manual_seed(0)
+    n = 30
+    data = _data(torch.randint(0, n, (2, 150)), n)
+    data.t = torch.randperm(n)
+    links = torch.tensor([[1, 2, 2], [5, 5, 9]])
+    times = torch.tensor([20, 25, 10])
+    loader = LinkNeighborLoader(data, [3, 2], edge_label_index=links, batch_size=3,
+                                time_attr="t", edge_label_time=times, neg_sampling_ratio=1.0)
+    batch = next(iter(loader))
+    src, dst = batch.edge_label_index
+    assert torch.equal(batch.n_id[batch.edge_label_index[:, :3]], links)
+    assert batch.batch[src].tolist() == batch.batch[dst].tolist() == [0, 1, 2, 3, 4, 5]
+    link_time = torch.cat([times, times])  # negatives take their positive's time
+    sampled = torch.arange(batch.num_nodes) >= 12  # beyond the 12 link ends
+    assert bool((data.t[batch.n_id[sampled]] <= link_time[batch.batch[sampled]]).all())
+    assert torch.equal(batch.n_id[batch.edge_index], data.edge_index[:, batch.e_id])
+    with pytest.raises(ValueError, match="edge_label_time"):
+        LinkNeighborLoader(data, [2], edge_label_index=links, time_attr="t")
