@@ -77,23 +77,20 @@ def compare(ours: torch.nn.Module, theirs: torch.nn.Module, *inputs, check_str: 
     sum((b * g).sum() for (_, b), g in zip(pairs, seeds)).backward()
     for a, b in zip(leaves(args_a + [kw_a]), leaves(args_b + [kw_b])):
         if isinstance(a, torch.Tensor) and a.requires_grad:
-            _close_grad(a.grad, b.grad, "input")
+            _close_grad(a.grad, b.grad, "input", atol, rtol)
     theirs_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        _close_grad(p.grad, theirs_params[name].grad, name)
+        _close_grad(p.grad, theirs_params[name].grad, name, atol, rtol)
     return out_a
 
 
-def _close_grad(a, b, name: str) -> None:
+def _close_grad(a, b, name: str, atol: float = ATOL, rtol: float = RTOL) -> None:
     if a is None or b is None:
         assert a is None or not a.any(), name
         assert b is None or not b.any(), name
         return
-    torch.testing.assert_close(a, b, atol=atol_for(a), rtol=RTOL, msg=lambda m: f"{name}: {m}")
-
-
-def atol_for(t: torch.Tensor) -> float:
-    return ATOL if t.dtype != torch.float64 else 1e-8
+    torch.testing.assert_close(a, b, atol=atol if a.dtype != torch.float64 else 1e-8,
+                               rtol=rtol, msg=lambda m: f"{name}: {m}")
 
 
 @st.composite

@@ -104,7 +104,7 @@ def test_performer_attention(batch, length, masked, options):
                                                                                    **options)
     x = torch.randn(batch, length, 8)
     mask = torch.rand(batch, length) > 0.3 if masked else None
-    compare(ours, theirs, x, mask)
+    compare(ours, theirs, x, mask, rtol=1e-3)  # float32 gradients reach ~1e2
 
 
 def _gps_options(nn):

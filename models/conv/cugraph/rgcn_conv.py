@@ -10,7 +10,7 @@ from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
-from gfx.nn.conv.cugraph_sage_conv import GraphInput, cugraph_graph, to_csc
+from gfx.nn.conv.cugraph.base import GraphInput, cugraph_graph, to_csc
 from gfx.ops import scatter
 from gfx.utils import is_tracing
 

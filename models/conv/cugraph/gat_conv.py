@@ -11,7 +11,7 @@ from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
-from gfx.nn.conv.cugraph_sage_conv import GraphInput, cugraph_graph, to_csc
+from gfx.nn.conv.cugraph.base import GraphInput, cugraph_graph, to_csc
 from gfx.nn.dense.linear import Linear
 from gfx.utils import is_tracing, softmax
 
