@@ -291,3 +291,20 @@ def test_gnnff_matches(monkeypatch, cutoff, g):
     pos = g["pos"]
     compare(gnn.GNNFF(4, 6, num_layers=2, cutoff=cutoff),
             ref.GNNFF(4, 6, num_layers=2, cutoff=cutoff), g["z"], pos, g["batch"])
+
+
+@pytest.mark.parametrize("kwargs", [dict(lmax=1), dict(lmax=2, vecnorm_type="max_min",
+                                                       reduce_op="mean", mean=0.5, std=2.0),
+                                    dict(lmax=1, derivative=True, atomref=torch.randn(100))])
+@settings(max_examples=4, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(g=compact_molecules())
+def test_visnet_matches(monkeypatch, kwargs, g):
+    """radius_graph (torch_cluster) of the reference module is replaced by gfx's."""
+    import torch_geometric.nn.models.visnet as ref
+
+    from gfx.nn.pool.knn import radius_graph
+    monkeypatch.setattr(ref, "radius_graph", radius_graph)
+    args = dict(num_heads=2, num_layers=2, hidden_channels=8, num_rbf=5, cutoff=3.0,
+                **kwargs)
+    compare(gnn.ViSNet(**args), ref.ViSNet(**args), g["z"], g["pos"], g["batch"])
