@@ -51,7 +51,9 @@ def debug_requested(argv: List[str]) -> bool:
 
 def short_error(exc: BaseException) -> str:
     """``Type: first line of the message`` (at most two lines, 300 characters each)."""
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 and \
+        isinstance(exc.args[0], str) else str(exc)  # str(KeyError) adds quotes
+    lines = [line for line in message.strip().splitlines() if line.strip()]
     text = "\n  ".join(line[:300] for line in lines[:2]) or "(no message)"
     return f"{type(exc).__name__}: {text}"
 

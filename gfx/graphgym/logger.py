@@ -53,6 +53,32 @@ def infer_task() -> str:
     return task_type
 
 
+# The metric named on each epoch line when cfg.metric_best is "auto" (as agg_runs picks).
+AUTO_METRICS = ("auc", "accuracy", "mae")
+
+
+def main_metric(stats: Dict[str, Any]) -> Optional[str]:
+    """The metric an epoch line shows: ``cfg.metric_best``, or with ``auto`` the first of
+    ``auc``, ``accuracy``, ``mae`` that ``stats`` reports (``None``: none)."""
+    if cfg.metric_best != "auto":
+        return cfg.metric_best if cfg.metric_best in stats else None
+    return next((m for m in AUTO_METRICS if m in stats), None)
+
+
+def format_epoch_line(split: str, stats: Dict[str, Any]) -> str:
+    """One readable line of an epoch's statistics: epoch, split, loss, the main metric
+    and the seconds spent, e.g. ``epoch   3/100  val    loss 1.1188  accuracy 0.4800
+    (1.16 s)``; all statistics are in ``stats.json``."""
+    width = len(str(cfg.optim.max_epoch))
+    parts = [f"epoch {stats['epoch'] + 1:>{width}}/{cfg.optim.max_epoch}", f"{split:<5}",
+             f"loss {stats['loss']:.4f}"]
+    metric = main_metric(stats)
+    if metric is not None:
+        parts.append(f"{metric} {stats[metric]:.4f}")
+    parts.append(f"({stats['time_epoch']:.2f} s)")
+    return "  ".join(parts)
+
+
 def _distributed() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized() and \
         torch.distributed.get_world_size() > 1
@@ -168,7 +194,7 @@ class Logger:
                  **{k: round(v / max(self._size, 1), cfg.round)
                     for k, v in self._custom.items()}}
         if is_global_zero():
-            logging.info("%s: %s", self.name, stats)
+            logging.info("%s", format_epoch_line(self.name, stats))
             dict_to_json(stats, os.path.join(self.out_dir, "stats.json"))
             if cfg.tensorboard_each_run:
                 dict_to_tb(stats, self._writer(), cur_epoch)

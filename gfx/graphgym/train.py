@@ -15,6 +15,7 @@ batch, and the loggers gather all shares before rank zero writes.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from typing import Any, Dict, List, Optional
@@ -85,6 +86,7 @@ class LoggerCallback(pl.Callback):
         self._loggers: List[Logger] = create_logger()
         self._start = 0.0
         self._lr = 0.0
+        self._train_written: Optional[int] = None
 
     @property
     def train_logger(self) -> Logger:
@@ -119,12 +121,18 @@ class LoggerCallback(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._update(self.train_logger, outputs, self._lr)
 
-    def on_train_epoch_end(self, trainer, pl_module):
-        epoch = self._epoch(pl_module)
+    def _write_train(self, epoch: int) -> None:
+        """Write (or drop) the training statistics of ``epoch``, once."""
+        if self._train_written == epoch:
+            return
+        self._train_written = epoch
         if is_train_eval_epoch(epoch):
             self.train_logger.write_epoch(epoch)
         else:
             self.train_logger.reset()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self._write_train(self._epoch(pl_module))
 
     def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx,
                                   dataloader_idx=0):
@@ -138,6 +146,10 @@ class LoggerCallback(pl.Callback):
         epoch = self._epoch(pl_module)
         if trainer.sanity_checking or not is_eval_epoch(epoch):
             return
+        # Lightning validates before the training epoch ends; the training batches are
+        # all in, so the training line is written first (train, val, test per epoch).
+        if trainer.training or trainer.state.fn == "fit":
+            self._write_train(epoch)
         for logger in self._loggers[1:]:
             logger.write_epoch(epoch)
 
@@ -236,14 +248,17 @@ def train(model: GraphGymModule, datamodule: GraphGymDataModule, logger: bool = 
         callbacks.append(LoggerCallback())
     if cfg.train.enable_ckpt:
         callbacks.append(CheckpointCallback(resume_epoch))
-    if (trainer_config or {}).get("enable_progress_bar", True):
+    # Progress bars redraw with carriage returns: only on a terminal, never in a log file.
+    show_bar = (trainer_config or {}).get("enable_progress_bar", sys.stdout.isatty())
+    if show_bar:
         callbacks.append(EpochProgressBar())
     devices = cfg.devices
     settings: Dict[str, Any] = dict(
         max_epochs=cfg.optim.max_epoch - start_epoch, accelerator=cfg.accelerator,
         devices=devices, strategy="ddp" if isinstance(devices, int) and devices > 1
         else "auto", logger=False, enable_checkpointing=False, num_sanity_val_steps=0,
-        enable_model_summary=False, default_root_dir=cfg.out_dir, callbacks=callbacks)
+        enable_model_summary=False, default_root_dir=cfg.out_dir, callbacks=callbacks,
+        enable_progress_bar=show_bar)
     settings.update(trainer_config or {})
     trainer = pl.Trainer(**settings)
     if settings["max_epochs"] > 0:

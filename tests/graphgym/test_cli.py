@@ -73,12 +73,15 @@ def test_unknown_config_or_grid_is_a_usage_error(tmp_path, capsys):
     assert "'no_such_grid.txt' is neither a file nor a built-in grid" in capsys.readouterr().err
 
 
-def test_grid_with_an_unknown_key_fails_before_running(tmp_path):
+def test_grid_with_an_unknown_key_fails_before_running(tmp_path, capsys):
     (tmp_path / "base.yaml").write_text("optim:\n  max_epoch: 1\n")
     (tmp_path / "grid.txt").write_text("gnn.layers_mpp l_mp [1,2]\n")
-    with pytest.raises(KeyError, match="unknown config key 'gnn.layers_mpp'"):
-        main(["--cfg", "base.yaml", "--grid", "grid.txt"])
+    assert main(["--cfg", "base.yaml", "--grid", "grid.txt"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown config key 'gnn.layers_mpp'" in err and "Traceback" not in err
     assert not (tmp_path / "configs").exists()
+    with pytest.raises(KeyError, match="unknown config key 'gnn.layers_mpp'"):
+        main(["--cfg", "base.yaml", "--grid", "grid.txt", "--debug"])
 
 
 DDP_CONFIG = {

@@ -1,7 +1,9 @@
-"""PNG plots of aggregated metric curves (matplotlib, no display needed)."""
+"""PNG plots of metric curves, of one run and aggregated (matplotlib, no display needed)."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+import json
+import os
+from typing import Dict, List, Optional, Sequence
 
 NUMERIC = (int, float)
 
@@ -56,3 +58,36 @@ def plot_curves(curves: Dict[str, List[dict]], metrics: Sequence[str], fname: st
     fig.tight_layout()
     fig.savefig(fname, dpi=100)
     plt.close(fig)
+
+
+def plot_run(run_dir: str, metric_best: str = "auto") -> Optional[str]:
+    """Plot one run's loss and main metric per split to ``<run_dir>/curves.png``.
+
+    Reads ``<run_dir>/<split>/stats.json`` (written by the loggers); the main metric is
+    ``metric_best``, or with ``auto`` the first of ``auc``, ``accuracy``, ``mae``
+    reported.  Returns the PNG's path, or ``None`` when no split has statistics.
+
+    Args:
+        run_dir (str): the run folder (``cfg.run_dir``).
+        metric_best (str, optional): the metric to draw besides the loss.
+            (default: ``"auto"``)
+    """
+    curves: Dict[str, List[dict]] = {}
+    for split in ("train", "val", "test"):
+        path = os.path.join(run_dir, split, "stats.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                records = [json.loads(line) for line in handle if line.strip()]
+            if records:
+                curves[split] = records
+    if not curves:
+        return None
+    keys = set().union(*(r.keys() for records in curves.values() for r in records))
+    if metric_best == "auto":
+        metric = next((m for m in ("auc", "accuracy", "mae") if m in keys), None)
+    else:
+        metric = metric_best if metric_best in keys else None
+    fname = os.path.join(run_dir, "curves.png")
+    plot_curves(curves, ["loss"] + ([metric] if metric else []), fname,
+                title=os.path.basename(os.path.normpath(run_dir)))
+    return fname
