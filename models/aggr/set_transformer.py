@@ -26,7 +26,8 @@ class SetTransformerAggregation(Aggregation):
     attention into :math:`k` = ``num_seed_points`` vectors and ``num_decoder_blocks``
     after it (see :mod:`gfx.nn.aggr.utils`).  The :math:`k` outputs are concatenated
     (``[B, k * C]``) or averaged (``[B, C]``).  An empty group attends to nothing (see
-    ``NOTE [attention over an empty set]``), so its result depends on the parameters only.
+    ``NOTE [attention over an empty set]``), so its result depends on the parameters
+    only.
 
     Args:
         channels (int): the size :math:`C` of each element.

@@ -123,7 +123,8 @@ def test_aggregation_matches_reference(name, data):
     compare(ours, theirs, x, batch, dim_size=b)
 
 
-@pytest.mark.parametrize("name", ["attentional", "deep_sets", "vpa"])  # reference: index only for the rest
+# the reference accepts ``ptr`` only for these; the rest need ``index``
+@pytest.mark.parametrize("name", ["attentional", "deep_sets", "vpa"])
 def test_csr_form_matches_reference(name):
     x, _, ptr, b = typical_batch()
     ours, theirs = seeded(AGGREGATIONS[name][0])
