@@ -7,7 +7,7 @@ the Planetoid citation graphs.
 """
 from .batch import Batch, DataBatch, HeteroDataBatch
 from .data import Data
-from .datasets import (InMemoryDataset, KarateClub, Planetoid, RestrictedUnpickler,
+from .datasets import (Dataset, InMemoryDataset, KarateClub, Planetoid, RestrictedUnpickler,
                        SyntheticGraphDataset, SyntheticHeteroDataset, SyntheticNodeDataset,
                        TUDataset, restricted_load, restricted_loads)
 from .hetero_data import HeteroData
@@ -18,7 +18,7 @@ from . import transforms
 __all__ = [
     "Data", "HeteroData", "Batch", "DataBatch", "HeteroDataBatch", "DataLoader", "Collater",
     "Storage", "NodeStorage", "EdgeStorage", "NormalizeFeatures",
-    "InMemoryDataset", "SyntheticNodeDataset", "SyntheticHeteroDataset",
+    "Dataset", "InMemoryDataset", "SyntheticNodeDataset", "SyntheticHeteroDataset",
     "SyntheticGraphDataset", "KarateClub", "Planetoid", "TUDataset",
     "RestrictedUnpickler", "restricted_load", "restricted_loads",
 ]

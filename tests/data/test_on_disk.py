@@ -6,7 +6,8 @@ import pickle
 import pytest
 import torch
 
-from gfx.data import Data, HeteroData, InMemoryDataset, SyntheticGraphDataset, TUDataset
+from gfx.data import (Data, Dataset, HeteroData, InMemoryDataset, SyntheticGraphDataset,
+                      TUDataset)
 
 
 class Squares(InMemoryDataset):
@@ -139,3 +140,41 @@ def test_tu_dataset_reads_the_format(tmp_path):
     assert g0.edge_attr[0].tolist() == [0.0 + 7.0, 2.0, 0.0]
     plain = TUDataset(str(tmp_path), "TOY")
     assert plain[0].x.size(1) == 3 and plain[0].edge_attr.size(1) == 2
+
+
+class OneFilePerGraph(Dataset):
+    """The reference's large-dataset pattern: process() writes one file per graph and
+    get() reads one back."""
+
+    @property
+    def raw_file_names(self):
+        return []
+
+    @property
+    def processed_file_names(self):
+        return [f"graph_{i}.pt" for i in range(4)]
+
+    def process(self):
+        for i, path in enumerate(self.processed_paths):
+            InMemoryDataset.save([Data(x=torch.full((i + 1, 2), float(i)),
+                                       edge_index=torch.zeros(2, 0, dtype=torch.long))], path)
+
+    def len(self):
+        return len(self.processed_file_names)
+
+    def get(self, idx):
+        ds = InMemoryDataset()
+        ds.load(self.processed_paths[idx])
+        return ds.get(0)
+
+
+def test_dataset_reads_graphs_one_at_a_time(tmp_path):
+    from gfx.data import DataLoader
+    ds = OneFilePerGraph(str(tmp_path), transform=lambda g: g.update({"seen": 1}), log=False)
+    assert len(ds) == 4 and ds.len() == 4 and repr(ds) == "OneFilePerGraph(4)"
+    assert ds[2].num_nodes == 3 and ds[2].seen == 1
+    view = ds[1:0.75]
+    assert len(view) == 2 and view.len() == 4 and [g.num_nodes for g in view] == [2, 3]
+    batch = next(iter(DataLoader(ds, batch_size=4)))
+    assert batch.num_graphs == 4 and batch.x.size(0) == 10
+    assert ds.num_node_features == 2

@@ -1,23 +1,18 @@
 """``InMemoryDataset``: a list of graphs held in memory, with an optional transform."""
 from __future__ import annotations
 
-import copy
 import os
-import sys
-from typing import Any, Callable, List, Optional, Sequence, Union
-
-import numpy as np
-import torch
-from torch import Tensor
+from typing import Callable, List, Optional, Sequence, Union
 
 from ..data import Data
 from ..hetero_data import HeteroData
+from .dataset import Dataset
 from .graph_io import load_graphs, save_graphs
 
 Graph = Union[Data, HeteroData]
 
 
-class InMemoryDataset(torch.utils.data.Dataset):
+class InMemoryDataset(Dataset):
     """A dataset of graphs that all fit in memory, built in code or processed on disk.
 
     Indexing with an integer returns a shallow copy of that graph (its attributes may
@@ -62,71 +57,10 @@ class InMemoryDataset(torch.utils.data.Dataset):
                  pre_filter: Optional[Callable] = None, log: bool = True,
                  force_reload: bool = False):
         self._data_list: List[Graph] = []
-        self._indices: Optional[List[int]] = None
-        self.transform = transform
-        self.pre_transform = pre_transform
-        self.pre_filter = pre_filter
-        self.log = log
         if root is not None and not isinstance(root, (str, os.PathLike)):
             self._data_list = list(root)
-            self.root = None
-            return
-        self.root = None if root is None else os.path.expanduser(os.fspath(root))
-        if self.root is not None:
-            self._prepare(force_reload)
-
-    # -- on-disk datasets ---------------------------------------------------------------
-    @property
-    def raw_file_names(self) -> Union[str, List[str]]:
-        """Files in ``raw_dir`` that ``process()`` needs (none by default)."""
-        return []
-
-    @property
-    def processed_file_names(self) -> Union[str, List[str]]:
-        """Files in ``processed_dir`` that ``process()`` writes (none by default)."""
-        return []
-
-    @property
-    def raw_dir(self) -> str:
-        return os.path.join(self.root, "raw")
-
-    @property
-    def processed_dir(self) -> str:
-        return os.path.join(self.root, "processed")
-
-    @property
-    def raw_paths(self) -> List[str]:
-        return [os.path.join(self.raw_dir, f) for f in _as_list(self.raw_file_names)]
-
-    @property
-    def processed_paths(self) -> List[str]:
-        return [os.path.join(self.processed_dir, f) for f in
-                _as_list(self.processed_file_names)]
-
-    def download(self) -> None:
-        """Fetch the raw files; gfx downloads nothing, so by default this raises."""
-        missing = [p for p in self.raw_paths if not os.path.exists(p)]
-        raise FileNotFoundError(f"{type(self).__name__}: raw files missing: {missing}; gfx "
-                                f"does not download, put them in {self.raw_dir}")
-
-    def process(self) -> None:
-        """Turn the raw files into ``processed_paths`` (subclasses implement this)."""
-        raise NotImplementedError(f"{type(self).__name__} defines no process()")
-
-    def _prepare(self, force_reload: bool) -> None:
-        if self.raw_paths and not all(os.path.exists(p) for p in self.raw_paths):
-            os.makedirs(self.raw_dir, exist_ok=True)
-            self.download()
-        processed = self.processed_paths
-        if not processed or (all(os.path.exists(p) for p in processed) and not force_reload):
-            return
-        if type(self).process is InMemoryDataset.process:
-            return
-        os.makedirs(self.processed_dir, exist_ok=True)
-        if self.log:
-            print(f"Processing {type(self).__name__} into {self.processed_dir}",
-                  file=sys.stderr)
-        self.process()
+            root = None
+        super().__init__(root, transform, pre_transform, pre_filter, log, force_reload)
 
     @staticmethod
     def save(data_list: Sequence[Graph], path: str) -> None:
@@ -138,117 +72,10 @@ class InMemoryDataset(torch.utils.data.Dataset):
         self._data_list = load_graphs(path)
         self._indices = None
 
-    def indices(self) -> List[int]:
-        """Positions in the underlying list of the graphs this dataset exposes."""
-        return list(range(len(self._data_list))) if self._indices is None else self._indices
-
     def len(self) -> int:
-        """The number of graphs."""
-        return len(self.indices())
-
-    def __len__(self) -> int:
-        return self.len()
+        """The number of graphs held (of the whole dataset, not of a view)."""
+        return len(self._data_list)
 
     def get(self, idx: int) -> Graph:
         """Graph ``idx`` of the underlying list, without transform (shared, do not modify)."""
         return self._data_list[idx]
-
-    def __getitem__(self, idx: Any) -> Union[Graph, "InMemoryDataset"]:
-        if isinstance(idx, (int, np.integer)) and not isinstance(idx, bool) or \
-                (isinstance(idx, Tensor) and idx.dim() == 0 and not idx.is_floating_point()):
-            positions = self.indices()
-            idx = int(idx)
-            if not -len(positions) <= idx < len(positions):
-                raise IndexError(f"{type(self).__name__}: index {idx} is out of range for "
-                                 f"{len(positions)} graphs")
-            data = copy.copy(self.get(positions[idx]))
-            return data if self.transform is None else self.transform(data)
-        return self.index_select(idx)
-
-    def index_select(self, idx: Any) -> "InMemoryDataset":
-        """A view that holds only the graphs selected by a slice, list, or tensor."""
-        positions = self.indices()
-        if isinstance(idx, slice):
-            start, stop = idx.start, idx.stop
-            # float bounds are fractions of the length, as in the reference: [:0.9]
-            if isinstance(start, float):
-                start = round(start * len(positions))
-            if isinstance(stop, float):
-                stop = round(stop * len(positions))
-            chosen = positions[slice(start, stop, idx.step)]
-        else:
-            if isinstance(idx, np.ndarray):
-                idx = torch.from_numpy(idx)
-            if isinstance(idx, Tensor):
-                if idx.dtype == torch.bool:
-                    if idx.numel() != len(positions):
-                        raise IndexError(f"{type(self).__name__}: boolean mask of length "
-                                         f"{idx.numel()} for {len(positions)} graphs")
-                    idx = idx.nonzero().view(-1)
-                idx = idx.view(-1).tolist()
-            if not isinstance(idx, (list, tuple, range)):
-                raise TypeError(f"{type(self).__name__}: cannot index with "
-                                f"{type(idx).__name__}; use an int, a slice, a list or "
-                                "a tensor")
-            chosen = [positions[int(i)] for i in idx]
-        view = copy.copy(self)
-        view._indices = list(chosen)
-        return view
-
-    def shuffle(self, return_perm: bool = False, generator: Optional[torch.Generator] = None):
-        """A view of the graphs in random order (and the permutation, if asked).
-
-        Args:
-            return_perm (bool, optional): also return the permutation.
-                (default: :obj:`False`)
-            generator (torch.Generator, optional): source of randomness.
-                (default: :obj:`None`)
-        """
-        perm = torch.randperm(self.len(), generator=generator)
-        view = self.index_select(perm)
-        return (view, perm) if return_perm else view
-
-    # -- dataset-wide sizes --------------------------------------------------------------
-    def _first(self) -> Graph:
-        """The first graph after ``transform`` (its first part when the transform splits
-        a graph into several, e.g. ``RandomLinkSplit``)."""
-        if self.len() == 0:
-            raise ValueError(f"{type(self).__name__} is empty")
-        data = self[0]
-        return data[0] if isinstance(data, (tuple, list)) else data
-
-    @property
-    def num_node_features(self):
-        """Width of ``x`` of the first graph (a dict per node type for heterogeneous graphs)."""
-        return self._first().num_node_features
-
-    @property
-    def num_features(self):
-        """Alias of :attr:`num_node_features`."""
-        return self.num_node_features
-
-    @property
-    def num_edge_features(self):
-        return self._first().num_edge_features
-
-    @property
-    def num_classes(self) -> int:
-        """Classes of ``y``: its largest value plus one over all graphs (the width of
-        ``y`` for 2-D float targets).  Subclasses that know the count return it."""
-        targets = []
-        for position in self.indices():
-            data = self.get(position)
-            stores = [data] if isinstance(data, Data) else data.node_stores
-            targets += [s.y for s in stores if isinstance(getattr(s, "y", None), Tensor)]
-        if not targets:
-            raise ValueError(f"{type(self).__name__}: no graph has a 'y' attribute")
-        if targets[0].is_floating_point() and targets[0].dim() > 1:
-            return targets[0].size(-1)
-        return int(max(int(t.max()) for t in targets if t.numel() > 0)) + 1
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.len()})"
-
-
-def _as_list(names: Union[str, Sequence[str]]) -> List[str]:
-    return [names] if isinstance(names, str) else list(names)
