@@ -9,7 +9,7 @@ from torch import Tensor
 
 from gfx.message_passing import MessagePassing
 from gfx.nn.conv.gat_conv import check_edge_attr
-from gfx.nn.dense.hetero_linear import HeteroLinear
+from gfx.nn.dense.linear import HeteroLinear
 from gfx.nn.dense.linear import Linear
 from gfx.utils import is_tracing, softmax
 from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index

@@ -11,7 +11,7 @@ from torch.nn import Parameter
 
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
-from gfx.nn.dense.hetero_linear import HeteroDictLinear, HeteroLinear
+from gfx.nn.dense.linear import HeteroDictLinear, HeteroLinear
 from gfx.ops._checks import is_tracing
 from gfx.utils import softmax
 from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
