@@ -80,6 +80,22 @@ def to_dense_groups(x: Tensor, index: Optional[Tensor], ptr: Optional[Tensor],
 torch.fx.wrap("to_dense_groups")
 
 
+def from_dense_groups(dense: Tensor, index: Optional[Tensor], num_rows: int) -> Tensor:
+    """The inverse of :func:`to_dense_groups`: the ``num_rows`` real rows of ``dense``
+    ``[B, M, *]`` in their original order (``index`` ``None``: all rows in group 0).
+
+    Declared with ``torch.fx.wrap`` (the positions are read from ``index``).
+    """
+    if index is None:
+        return dense[0, :num_rows]
+    index = index.long()
+    position, _ = group_positions(index, dense.size(0))
+    return dense[index, position]
+
+
+torch.fx.wrap("from_dense_groups")
+
+
 def check_two_dimensional(aggr, x: Tensor, dim: int) -> None:
     """Set-based aggregations take ``x`` of shape ``[num_elements, F]`` grouped along axis 0."""
     if isinstance(x, torch.fx.Proxy) or isinstance(dim, torch.fx.Proxy):

@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gfx.ops._checks import is_tracing
+
 
 class PolynormerAttention(torch.nn.Module):
     """Polynomial-expressive global attention (Deng et al., "Polynormer:
@@ -73,7 +75,7 @@ class PolynormerAttention(torch.nn.Module):
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """Attend globally within each padded set of ``x``."""
-        if x.dim() != 3 or x.size(-1) != self.channels:
+        if not is_tracing(x) and (x.dim() != 3 or x.size(-1) != self.channels):
             raise ValueError(f"PolynormerAttention: expected 'x' of shape [B, N, "
                              f"{self.channels}], got {list(x.shape)}")
         b, n = x.size(0), x.size(1)

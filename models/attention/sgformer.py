@@ -6,6 +6,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from gfx.ops._checks import is_tracing
+
 
 class SGFormerAttention(torch.nn.Module):
     """Simple global attention (Wu et al., "SGFormer: Simplifying and Empowering
@@ -60,7 +62,7 @@ class SGFormerAttention(torch.nn.Module):
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """Attend globally within each padded set of ``x``."""
-        if x.dim() != 3 or x.size(-1) != self.channels:
+        if not is_tracing(x) and (x.dim() != 3 or x.size(-1) != self.channels):
             raise ValueError(f"SGFormerAttention: expected 'x' of shape [B, N, "
                              f"{self.channels}], got {list(x.shape)}")
         b, n = x.size(0), x.size(1)

@@ -7,10 +7,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gfx.nn.aggr._dense import group_positions, to_dense_groups
+from gfx.nn.aggr._dense import from_dense_groups, to_dense_groups
 from gfx.nn.attention.polynormer import PolynormerAttention
 from gfx.nn.conv.gat_conv import GATConv
 from gfx.nn.conv.gcn_conv import GCNConv
+
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+torch.fx.wrap("from_dense_groups")
 
 
 class Polynormer(torch.nn.Module):
@@ -127,11 +130,7 @@ class Polynormer(torch.nn.Module):
         dense, mask = to_dense_groups(self.ln(x_local), batch, None, None)
         for attn in self.global_attn:
             dense = attn(dense, mask)
-        if batch is None:
-            out = dense[0, :x.size(0)]
-        else:
-            position, _ = group_positions(batch.long(), dense.size(0))
-            out = dense[batch.long(), position]
+        out = from_dense_groups(dense, batch, x.size(0))
         return F.log_softmax(self.pred_global(out), dim=-1)
 
 

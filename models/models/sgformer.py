@@ -7,9 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gfx.nn.aggr._dense import to_dense_groups
+from gfx.nn.aggr._dense import from_dense_groups, to_dense_groups
 from gfx.nn.attention.sgformer import SGFormerAttention
 from gfx.nn.conv.gcn_conv import GCNConv
+
+torch.fx.wrap("to_dense_groups")  # see NOTE [dense groups while tracing]
+torch.fx.wrap("from_dense_groups")
 
 
 class SGModule(torch.nn.Module):
@@ -61,17 +64,7 @@ class SGModule(torch.nn.Module):
         for attn, norm in zip(self.attns, self.bns[1:]):
             h = F.relu(norm(0.5 * (attn(h, mask) + h)))
             h = F.dropout(h, p=self.dropout, training=self.training)
-        return h[mask_positions(mask, batch)]
-
-
-def mask_positions(mask: Tensor, batch: Optional[Tensor]):
-    """Indices that read the rows of a dense batch back in the original node order."""
-    if batch is None:
-        return (torch.zeros(int(mask.sum()), dtype=torch.long, device=mask.device),
-                torch.arange(int(mask.sum()), device=mask.device))
-    from gfx.nn.aggr._dense import group_positions
-    position, _ = group_positions(batch.long(), mask.size(0))
-    return batch.long(), position
+        return from_dense_groups(h, batch, x.size(0))
 
 
 class GraphModule(torch.nn.Module):

@@ -73,3 +73,17 @@ def test_polynormer_heads_keys_and_errors():
             "global_attn.0.lin_out.weight", "pred_global.bias"} <= keys
     with pytest.raises(ValueError, match="'heads'"):
         Polynormer(3, 4, 2, heads=0)
+
+
+@pytest.mark.parametrize("global_phase", [False, True])
+def test_polynormer_compiles(global_phase):
+    import gfx
+    model = Polynormer(4, 8, 3, local_layers=2).eval()
+    model._global = global_phase
+    compiled = gfx.compile(model, backend="cpp")
+    g = torch.Generator().manual_seed(0)
+    for n, graphs in ((7, 3), (5, 2)):
+        x = torch.randn(n, 4, generator=g)
+        edge_index = torch.randint(0, n, (2, 9), generator=g)
+        batch = torch.randint(0, graphs, (n,), generator=g)
+        torch.testing.assert_close(compiled(x, edge_index, batch), model(x, edge_index, batch))

@@ -74,3 +74,15 @@ def test_sgformer_keys_and_errors():
             "graph_conv.bns.1.running_var", "fc.weight"} <= keys
     with pytest.raises(ValueError, match="'aggregate'"):
         SGFormer(3, 4, 2, aggregate="mean")
+
+
+def test_sgformer_compiles():
+    import gfx
+    model = SGFormer(4, 8, 3).eval()
+    compiled = gfx.compile(model, backend="cpp")
+    g = torch.Generator().manual_seed(0)
+    for n, graphs in ((7, 3), (5, 2)):  # the padded width is read when the graph runs
+        x = torch.randn(n, 4, generator=g)
+        edge_index = torch.randint(0, n, (2, 9), generator=g)
+        batch = torch.randint(0, graphs, (n,), generator=g)
+        torch.testing.assert_close(compiled(x, edge_index, batch), model(x, edge_index, batch))
