@@ -110,12 +110,46 @@ class Sphere(torch.nn.Module):
         return torch.stack(parts, dim=-1)
 
 
+def _max_min_norm(vec: Tensor, eps: float) -> Tensor:
+    dist = torch.norm(vec, dim=1, keepdim=True)
+    if (dist == 0).all():
+        return torch.zeros_like(vec)
+    dist = dist.clamp(min=eps)
+    direct = vec / dist
+    max_val, _ = torch.max(dist, dim=-1)
+    min_val, _ = torch.min(dist, dim=-1)
+    delta = (max_val - min_val).view(-1)
+    delta = torch.where(delta == 0, torch.ones_like(delta), delta)
+    dist = (dist - min_val.view(-1, 1, 1)) / delta.view(-1, 1, 1)
+    return F.relu(dist) * direct
+
+
+def vec_layer_norm(vec: Tensor, weight: Tensor, max_min: bool, eps: float) -> Tensor:
+    """:class:`VecLayerNorm` as a function: one call node in a captured graph (it
+    branches on the number of spherical components and on all-zero inputs)."""
+    if vec.shape[1] == 3:
+        vec = _max_min_norm(vec, eps) if max_min else vec
+    elif vec.shape[1] == 8:
+        first, second = torch.split(vec, [3, 5], dim=1)
+        if max_min:
+            first, second = _max_min_norm(first, eps), _max_min_norm(second, eps)
+        vec = torch.cat([first, second], dim=1)
+    else:
+        raise ValueError(f"VecLayerNorm: 'vec' must have 3 or 8 spherical components, "
+                         f"got shape {list(vec.shape)}")
+    return vec * weight.unsqueeze(0).unsqueeze(0)
+
+
+torch.fx.wrap("vec_layer_norm")
+
+
 class VecLayerNorm(torch.nn.Module):
     """Normalise vector features per atom and degree, then scale by a weight.
 
     With ``norm_type="max_min"`` the lengths of the ``F`` vectors of one atom (and one
     degree) are min-max rescaled to :math:`[0, 1]` keeping their directions; with
-    ``None`` only the weight applies.
+    ``None`` only the weight applies.  The computation is :func:`vec_layer_norm`, one
+    node when captured.
 
     Args:
         hidden_channels (int): features ``F``.
@@ -142,31 +176,10 @@ class VecLayerNorm(torch.nn.Module):
         self.weight.data.fill_(1.0)
 
     def max_min_norm(self, vec: Tensor) -> Tensor:
-        dist = torch.norm(vec, dim=1, keepdim=True)
-        if (dist == 0).all():
-            return torch.zeros_like(vec)
-        dist = dist.clamp(min=self.eps)
-        direct = vec / dist
-        max_val, _ = torch.max(dist, dim=-1)
-        min_val, _ = torch.min(dist, dim=-1)
-        delta = (max_val - min_val).view(-1)
-        delta = torch.where(delta == 0, torch.ones_like(delta), delta)
-        dist = (dist - min_val.view(-1, 1, 1)) / delta.view(-1, 1, 1)
-        return F.relu(dist) * direct
-
-    def _norm(self, vec: Tensor) -> Tensor:
-        return self.max_min_norm(vec) if self.norm_type == "max_min" else vec
+        return _max_min_norm(vec, self.eps)
 
     def forward(self, vec: Tensor) -> Tensor:
-        if vec.shape[1] == 3:
-            vec = self._norm(vec)
-        elif vec.shape[1] == 8:
-            first, second = torch.split(vec, [3, 5], dim=1)
-            vec = torch.cat([self._norm(first), self._norm(second)], dim=1)
-        else:
-            raise ValueError(f"VecLayerNorm: 'vec' must have 3 or 8 spherical components, "
-                             f"got shape {list(vec.shape)}")
-        return vec * self.weight.unsqueeze(0).unsqueeze(0)
+        return vec_layer_norm(vec, self.weight, self.norm_type == "max_min", self.eps)
 
 
 class Distance(torch.nn.Module):
