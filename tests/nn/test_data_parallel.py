@@ -89,3 +89,14 @@ def test_two_devices_match_one():
     total, _, _ = parallel(graphs() * 2)
     expected = sum(model.lin(d.x.cuda()).sum() for d in graphs() * 2)
     torch.testing.assert_close(total.sum(), expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_one_cuda_device_runs_there():
+    model = GraphSum().cuda()
+    with pytest.warns(UserWarning):
+        parallel = DataParallel(model, device_ids=[0], follow_batch=["x"])
+    total, batch, _ = parallel(graphs())
+    assert total.device.type == "cuda" and batch.device.type == "cuda"
+    expected = sum(model.lin(d.x.cuda()).sum() for d in graphs())
+    torch.testing.assert_close(total, expected)
