@@ -39,16 +39,6 @@ def _mask_type(mask_type) -> str:
     return value
 
 
-def require_captum():
-    """Import and return ``captum``, or fail with an error naming the optional extra."""
-    try:
-        import captum
-    except ImportError as err:
-        raise ImportError("Captum attribution needs the optional package 'captum' "
-                          "(pip install captum)") from err
-    return captum
-
-
 def _set_edge_mask(module: MessagePassing, mask: Tensor) -> None:
     module.explain = True
     module._edge_mask = mask
