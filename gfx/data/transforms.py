@@ -7,6 +7,7 @@ __all__ = [
     "BaseTransform", "Compose", "NormalizeFeatures", "ToUndirected", "AddSelfLoops",
     "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
     "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
+    "AddRemainingSelfLoops", "RemoveDuplicatedEdges", "RemoveIsolatedNodes", "ToDense",
 ]
 
 

@@ -10,6 +10,7 @@ yields the subgraphs induced by random blocks of nodes.
 from gfx.data.loader import DataLoader
 
 from .cluster import ClusterData, ClusterLoader
+from .dense_data_loader import DataListLoader, DenseDataLoader
 from .graph_saint import (GraphSAINTEdgeSampler, GraphSAINTNodeSampler,
                           GraphSAINTRandomWalkSampler, GraphSAINTSampler)
 from .link_neighbor_loader import LinkNeighborLoader, NegativeSampling
@@ -20,5 +21,5 @@ __all__ = [
     "DataLoader", "NeighborLoader", "NeighborSampler", "LinkNeighborLoader",
     "NegativeSampling", "ClusterData", "ClusterLoader", "GraphSAINTSampler",
     "GraphSAINTNodeSampler", "GraphSAINTEdgeSampler", "GraphSAINTRandomWalkSampler",
-    "RandomNodeLoader",
+    "RandomNodeLoader", "DenseDataLoader", "DataListLoader",
 ]

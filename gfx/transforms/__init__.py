@@ -14,7 +14,10 @@ from .normalize_features import NormalizeFeatures
 from .positional_encoding import AddLaplacianEigenvectorPE, AddRandomWalkPE
 from .random_link_split import RandomLinkSplit
 from .random_node_split import RandomNodeSplit
-from .self_loops import AddSelfLoops, RemoveSelfLoops
+from .remove_duplicated_edges import RemoveDuplicatedEdges
+from .remove_isolated_nodes import RemoveIsolatedNodes
+from .self_loops import AddRemainingSelfLoops, AddSelfLoops, RemoveSelfLoops
+from .to_dense import ToDense
 from .to_sparse_tensor import ToSparseTensor
 from .to_undirected import ToUndirected
 
@@ -22,4 +25,5 @@ __all__ = [
     "BaseTransform", "Compose", "NormalizeFeatures", "ToUndirected", "AddSelfLoops",
     "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
     "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
+    "AddRemainingSelfLoops", "RemoveDuplicatedEdges", "RemoveIsolatedNodes", "ToDense",
 ]

@@ -5,7 +5,7 @@ from typing import Any, Union
 
 from torch import Tensor
 
-from gfx.utils import add_self_loops, remove_self_loops
+from gfx.utils import add_remaining_self_loops, add_self_loops, remove_self_loops
 
 from .base_transform import BaseTransform
 
@@ -60,5 +60,32 @@ class RemoveSelfLoops(BaseTransform):
     def forward(self, data: Any) -> Any:
         for store in _loop_stores(data):
             store.edge_index, value = remove_self_loops(store.edge_index, store.get(self.attr))
+            store[self.attr] = value
+        return data
+
+
+class AddRemainingSelfLoops(BaseTransform):
+    """Give every node of every non-bipartite edge type exactly one self-loop; a node
+    that had one keeps its ``attr`` value, the others get ``fill_value``.
+
+    Only ``edge_index`` and ``attr`` change (as in the reference API).
+
+    Args:
+        attr (str, optional): the edge weight / feature attribute. (default:
+            ``"edge_weight"``)
+        fill_value (float or Tensor or str, optional): the value of new loops, or a
+            reduction of each node's incoming values. (default: ``1.0``)
+    """
+
+    def __init__(self, attr: str = "edge_weight",
+                 fill_value: Union[None, float, Tensor, str] = 1.0):
+        self.attr = attr
+        self.fill_value = fill_value
+
+    def forward(self, data: Any) -> Any:
+        for store in _loop_stores(data):
+            store.edge_index, value = add_remaining_self_loops(
+                store.edge_index, store.get(self.attr), self.fill_value,
+                num_nodes=store.size(0))
             store[self.attr] = value
         return data

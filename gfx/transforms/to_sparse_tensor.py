@@ -53,8 +53,9 @@ class ToSparseTensor(BaseTransform):
                 value = torch.ones(edge_index.size(1), device=edge_index.device)
             elif self.attr is not None:
                 del store[self.attr]
-            adj_t = torch.sparse_coo_tensor(edge_index.flip(0), value,
-                                            (num_dst, num_src) + tuple(value.shape[1:]))
+            shape = (num_dst, num_src) + tuple(value.shape[1:])
+            adj_t = torch.sparse_coo_tensor(edge_index.flip(0), value, shape,
+                                            check_invariants=True)
             layout = self.layout or (torch.sparse_csr if value.dim() == 1 else torch.sparse_coo)
             adj_t = adj_t.coalesce()
             if layout == torch.sparse_csr:

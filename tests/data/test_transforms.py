@@ -233,3 +233,48 @@ def test_random_link_split_hetero():
     assert test["u", "rates", "i"].edge_label_index.size(1) == 12
     with pytest.raises(ValueError, match="edge_types"):
         T.RandomLinkSplit()(h)
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.integers(0, 3))
+def test_to_dense_pads_and_sums(graph, extra):
+    edge_index, n, _ = graph
+    data = _graph(edge_index, n)
+    data.edge_attr = data.edge_weight
+    out = T.ToDense(n + extra)(data)
+    expected = dense_adjacency(edge_index, n, n, data.edge_weight).t().float()
+    assert torch.allclose(out.adj[:n, :n], expected, atol=1e-6)
+    assert out.adj[n:].abs().sum() == 0 and out.adj[:, n:].abs().sum() == 0
+    assert torch.equal(out.x[:n], data.x) and out.x[n:].abs().sum() == 0
+    assert out.mask.tolist() == [True] * n + [False] * extra
+    assert "edge_index" not in out and "edge_attr" not in out
+    with pytest.raises(ValueError, match="num_nodes"):
+        T.ToDense(n - 1)(data) if n > 1 else T.ToDense(0)(data)
+
+
+def test_duplicates_isolated_remaining_loops():
+    data = Data(x=torch.arange(5.).view(-1, 1),
+                edge_index=torch.tensor([[0, 0, 1, 2], [1, 1, 0, 2]]),
+                edge_weight=torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    dedup = T.RemoveDuplicatedEdges()(data)
+    assert dedup.edge_index.tolist() == [[0, 1, 2], [1, 0, 2]]
+    assert dedup.edge_weight.tolist() == [3.0, 3.0, 4.0]
+    kept = T.RemoveIsolatedNodes()(data)  # nodes 3 and 4 touch no edge
+    assert kept.x.view(-1).tolist() == [0.0, 1.0, 2.0] and torch.equal(kept.edge_index,
+                                                                     data.edge_index)
+    loops = T.AddRemainingSelfLoops()(data)
+    assert loops.edge_index.tolist() == [[0, 0, 1, 0, 1, 2, 3, 4], [1, 1, 0, 0, 1, 2, 3, 4]]
+    assert loops.edge_weight.tolist() == [1.0, 2.0, 3.0, 1.0, 1.0, 4.0, 1.0, 1.0]
+
+
+def test_dense_data_loader_stacks():
+    from gfx.loader import DataListLoader, DenseDataLoader
+    graphs = [T.ToDense(4)(Data(x=torch.ones(n, 2), edge_index=torch.tensor([[0], [1]]),
+                                y=torch.tensor([n]))) for n in (2, 3)]
+    batch = next(iter(DenseDataLoader(graphs, batch_size=2)))
+    assert batch.x.shape == (2, 4, 2) and batch.adj.shape == (2, 4, 4)
+    assert batch.mask.sum(1).tolist() == [2, 3] and batch.y.tolist() == [[2], [3]]
+    with pytest.raises(ValueError, match="ToDense"):
+        next(iter(DenseDataLoader([Data(x=torch.ones(2, 1)), Data(x=torch.ones(3, 1))],
+                                  batch_size=2)))
+    assert next(iter(DataListLoader(graphs, batch_size=2))) == graphs

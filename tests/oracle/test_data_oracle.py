@@ -300,3 +300,35 @@ def test_hetero_round_trip_through_reference_transforms():
     homogeneous = ours.to_homogeneous(node_attrs=[])  # x widths differ across types
     flat = pyg_data.Data.from_dict(homogeneous.to_dict())
     _same_graph(from_foreign(T.AddSelfLoops()(flat)), G.AddSelfLoops()(homogeneous))
+
+
+CLEANUP = [("ToDense", (), {}), ("ToDense", (9,), {}), ("AddRemainingSelfLoops", (), {}),
+           ("RemoveDuplicatedEdges", (), {}), ("RemoveIsolatedNodes", (), {})]
+
+
+@pytest.mark.parametrize("name,args,kwargs", CLEANUP)
+@settings(max_examples=5, deadline=None)
+@given(graph=edge_lists(max_nodes=6))
+def test_cleanup_transforms_match_reference(name, args, kwargs, graph):
+    ei, n, _ = graph
+    ours, theirs = _weighted_pair(ei, n)
+    if name == "ToDense":  # one edge feature column becomes the adjacency's values
+        ours.edge_attr = theirs.edge_attr = ours.edge_attr[:, 0]
+    mine = getattr(_gfx_transforms(), name)(*args, **kwargs)
+    ref = getattr(T, name)(*args, **kwargs)
+    assert repr(mine) == repr(ref)
+    _same_graph(mine(ours), ref(theirs))
+
+
+def test_dense_and_list_loaders_match_reference():
+    from gfx.loader import DataListLoader, DenseDataLoader
+    G = _gfx_transforms()
+    graphs = [_pair(torch.tensor([[0, 1], [1, 2]]), n) for n in (3, 4, 5)]
+    ours = [G.ToDense(6)(g) for g, _ in graphs]
+    theirs = [T.ToDense(6)(g) for _, g in graphs]
+    a = next(iter(DenseDataLoader(ours, batch_size=3)))
+    b = next(iter(pyg_loader.DenseDataLoader(theirs, batch_size=3)))
+    for key in b.keys():
+        assert torch.equal(a[key], b[key]), key
+    lists = next(iter(DataListLoader([g for g, _ in graphs], batch_size=2)))
+    assert isinstance(lists, list) and len(lists) == 2 and lists[1] is graphs[1][0]
