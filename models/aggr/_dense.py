@@ -21,6 +21,18 @@ from torch import Tensor
 from gfx.ops.segment import ptr_to_index
 
 
+def group_count(index: Tensor) -> int:
+    """The number of groups an ``index`` implies: ``index.max() + 1`` (0 when empty).
+
+    Declared with ``torch.fx.wrap``: while tracing, a call in the graph computes it when
+    the graph runs (used when no ``dim_size`` is given).
+    """
+    return int(index.max()) + 1 if index.numel() > 0 else 0
+
+
+torch.fx.wrap("group_count")
+
+
 def group_positions(index: Tensor, dim_size: int) -> Tuple[Tensor, Tensor]:
     """Each element's rank inside its group (in order of appearance), and the group sizes.
 

@@ -8,8 +8,12 @@ from torch import Tensor
 
 import gfx.ops
 
+from ._dense import group_count
 from ._nets import apply_net
 from .base import Aggregation, is_traced, register_aggregation, single_group_ptr
+
+
+torch.fx.wrap("group_count")  # see NOTE [dense groups while tracing]
 
 
 @register_aggregation("attentional")
@@ -55,6 +59,8 @@ class AttentionalAggregation(Aggregation):
                 f"values {tuple(value.shape)}, got {tuple(gate.shape)}"))
         if index is None and ptr is None:
             ptr, dim_size = single_group_ptr(x, dim % x.dim(), 1), 1
+        elif ptr is None and dim_size is None:
+            dim_size = group_count(index)
         weight = gfx.ops.segment_softmax(gate, index=None if ptr is not None else index,
                                          ptr=ptr, dim=dim, num_segments=dim_size)
         return self.reduce(weight * value, index, ptr, dim_size, dim, reduce="sum")

@@ -6,8 +6,11 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ._dense import group_count
 from ._nets import apply_net, is_mlp
 from .base import Aggregation, register_aggregation
+
+torch.fx.wrap("group_count")  # see NOTE [dense groups while tracing]
 
 
 @register_aggregation("deep_sets", "deepsets")
@@ -51,6 +54,8 @@ class DeepSetsAggregation(Aggregation):
 
     def forward(self, x: Tensor, index: Optional[Tensor] = None, ptr: Optional[Tensor] = None,
                 dim_size: Optional[int] = None, dim: int = -2) -> Tensor:
+        if index is not None and ptr is None and dim_size is None:
+            dim_size = group_count(index)  # only reached while tracing
         local = self.local_mlp if self.local_mlp is not None else self.local_nn
         if local is not None:
             x = apply_net(local, x, index, dim_size)

@@ -9,7 +9,7 @@ from torch import Tensor
 import gfx.ops
 from gfx.ops.segment import ptr_to_index
 
-from ._dense import check_two_dimensional
+from ._dense import check_two_dimensional, group_count
 from .base import Aggregation, register_aggregation
 
 
@@ -95,6 +95,9 @@ class MomentumOptimizer(torch.nn.Module):
         return y
 
 
+torch.fx.wrap("group_count")  # see NOTE [dense groups while tracing]
+
+
 @register_aggregation("equilibrium")
 class EquilibriumAggregation(Aggregation):
     """Equilibrium aggregation (Bartunov et al., "Equilibrium Aggregation: Encoding Sets
@@ -164,6 +167,8 @@ class EquilibriumAggregation(Aggregation):
         if index is None:
             index = ptr_to_index(ptr, x.size(0))
             dim_size = ptr.numel() - 1
+        elif dim_size is None:
+            dim_size = group_count(index)
         with torch.enable_grad():
             y = x.new_zeros(dim_size, self.output_dim).requires_grad_()
             return self.optimizer(x, y, index, dim_size, self.energy, iterations=self.grad_iter)

@@ -9,8 +9,11 @@ from torch import Tensor
 import gfx.ops
 from gfx.ops.segment import ptr_to_index
 
-from ._dense import check_two_dimensional
+from ._dense import check_two_dimensional, group_count
 from .base import Aggregation, register_aggregation
+
+
+torch.fx.wrap("group_count")  # see NOTE [dense groups while tracing]
 
 
 @register_aggregation("set2set")
@@ -61,7 +64,7 @@ class Set2Set(Aggregation):
             index = (ptr_to_index(ptr, x.size(0)) if ptr is not None
                      else x.new_zeros(x.size(0), dtype=torch.long))
         if dim_size is None:
-            dim_size = ptr.numel() - 1 if ptr is not None else 1
+            dim_size = ptr.numel() - 1 if ptr is not None else group_count(index)
         layers = self.lstm.num_layers
         state = (x.new_zeros(layers, dim_size, self.in_channels),
                  x.new_zeros(layers, dim_size, self.in_channels))

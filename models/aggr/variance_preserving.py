@@ -6,7 +6,10 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ._dense import group_count
 from .base import Aggregation, register_aggregation
+
+torch.fx.wrap("group_count")  # see NOTE [dense groups while tracing]
 
 
 @register_aggregation("variance_preserving", "vpa")
@@ -24,6 +27,8 @@ class VariancePreservingAggregation(Aggregation):
 
     def forward(self, x: Tensor, index: Optional[Tensor] = None, ptr: Optional[Tensor] = None,
                 dim_size: Optional[int] = None, dim: int = -2) -> Tensor:
+        if index is not None and ptr is None and dim_size is None:
+            dim_size = group_count(index)  # only reached while tracing
         total = self.reduce(x, index, ptr, dim_size, dim, reduce="sum")
         count = self.reduce(torch.ones_like(x), index, ptr, dim_size, dim, reduce="sum")
         return total / count.clamp(min=1.0).sqrt()

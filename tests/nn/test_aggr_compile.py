@@ -47,3 +47,26 @@ def test_compiled_equals_eager(name):
         (eager * seed).sum().backward()
         (out * seed).sum().backward()
         torch.testing.assert_close(x_compiled.grad, x_eager.grad, atol=1e-5, rtol=1e-4)
+
+
+class Readout(torch.nn.Module):
+    """A linear map, then the aggregation as a graph readout without ``dim_size``."""
+
+    def __init__(self, aggregation):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+        self.aggr = aggregation
+
+    def forward(self, x, batch):
+        return self.aggr(self.lin(x), batch)
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_compiled_readout_without_dim_size(name):
+    # the number of graphs is read from ``batch`` when the compiled graph runs
+    torch.manual_seed(0)
+    model = Readout(FACTORIES[name]())
+    compiled = gfx.compile(model, backend="cpp")
+    for x, batch in ((torch.randn(7, 4), torch.tensor([0, 1, 1, 0, 2, 2, 2])),
+                     (torch.randn(5, 4), torch.tensor([1, 1, 0, 1, 1]))):
+        torch.testing.assert_close(compiled(x, batch), model(x, batch), atol=1e-5, rtol=1e-4)
