@@ -50,11 +50,13 @@ def debug_requested(argv: List[str]) -> bool:
 
 
 def short_error(exc: BaseException) -> str:
-    """``Type: first line of the message`` (at most two lines, 300 characters each)."""
+    """``Type: message`` on one line: the message's first two lines joined, at most 400
+    characters."""
     message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 and \
         isinstance(exc.args[0], str) else str(exc)  # str(KeyError) adds quotes
     lines = [line for line in message.strip().splitlines() if line.strip()]
-    text = "\n  ".join(line[:300] for line in lines[:2]) or "(no message)"
+    text = "; ".join(line.strip() for line in lines[:2]) or "(no message)"
+    text = text if len(text) <= 400 else text[:397] + "..."
     return f"{type(exc).__name__}: {text}"
 
 
