@@ -26,6 +26,32 @@ def check_type_vec(owner: str, x: Tensor, type_vec: Tensor, num_types: int) -> N
                          f"{int(type_vec.max())}]")
 
 
+def update_running_stats(running_mean: Tensor, running_var: Tensor,
+                         num_batches_tracked: Tensor, mean: Tensor, var: Tensor,
+                         type_vec: Tensor, momentum: Optional[float]) -> Tensor:
+    """Blend the batch statistics into the running ones, in place; returns ``var``.
+
+    Types without rows keep their statistics.  Declared with ``torch.fx.wrap``: a
+    captured training graph holds one call, so the buffers are updated on every run (the
+    returned ``var`` keeps the call alive through dead-code elimination).
+    """
+    with torch.no_grad():
+        if momentum is None:  # the count is only needed (and kept) for this case
+            num_batches_tracked.add_(1)
+            factor = 1.0 / float(num_batches_tracked)
+        else:
+            factor = momentum
+        seen = (torch.bincount(type_vec, minlength=running_mean.size(0)) > 0).unsqueeze(-1)
+        new_mean = (1 - factor) * running_mean + factor * mean
+        new_var = (1 - factor) * running_var + factor * var
+        running_mean.copy_(torch.where(seen, new_mean, running_mean))
+        running_var.copy_(torch.where(seen, new_var, running_var))
+    return var
+
+
+torch.fx.wrap("update_running_stats")
+
+
 class HeteroBatchNorm(torch.nn.Module):
     """Batch normalisation (Ioffe and Szegedy, 2015) of heterogeneous rows: every type
     :math:`t` has its own statistics and affine parameters.
@@ -117,7 +143,9 @@ class HeteroBatchNorm(torch.nn.Module):
             centred = x - gfx.ops.gather(mean, type_vec, 0)
             var = gfx.ops.scatter(centred * centred, type_vec, 0, self.num_types, "mean")
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean, var, type_vec)
+                var = update_running_stats(self.running_mean, self.running_var,
+                                           self.num_batches_tracked, mean, var, type_vec,
+                                           self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
             centred = x - gfx.ops.gather(mean, type_vec, 0)
@@ -126,20 +154,6 @@ class HeteroBatchNorm(torch.nn.Module):
             out = out * gfx.ops.gather(self.weight, type_vec, 0) \
                 + gfx.ops.gather(self.bias, type_vec, 0)
         return out
-
-    def _update_running_stats(self, mean: Tensor, var: Tensor, type_vec: Tensor) -> None:
-        with torch.no_grad():
-            if self.momentum is None:  # the count is only needed (and kept) for this case
-                self.num_batches_tracked.add_(1)
-                factor = 1.0 / float(self.num_batches_tracked)
-            else:
-                factor = self.momentum
-            count = torch.bincount(type_vec, minlength=self.num_types)
-            seen = (count > 0).unsqueeze(-1)
-            new_mean = (1 - factor) * self.running_mean + factor * mean
-            new_var = (1 - factor) * self.running_var + factor * var
-            self.running_mean.copy_(torch.where(seen, new_mean, self.running_mean))
-            self.running_var.copy_(torch.where(seen, new_var, self.running_var))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, num_types={self.num_types})"

@@ -107,3 +107,16 @@ def test_hetero_layer_norm_errors_and_repr():
         norm(torch.randn(2, 3))
     with pytest.raises(ValueError, match="type_ptr"):
         norm(torch.randn(2, 3), type_ptr=[0, 3, 2])
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_hetero_batch_norm_compiled_training_updates_running_stats(momentum):
+    import gfx
+    x, types = torch.randn(7, 3), torch.tensor([0, 1, 1, 0, 2, 2, 2])
+    eager, captured = HeteroBatchNorm(3, 4, momentum=momentum), HeteroBatchNorm(3, 4,
+                                                                              momentum=momentum)
+    compiled = gfx.compile(captured, backend="cpp")
+    for scale in (1.0, 2.0):
+        torch.testing.assert_close(compiled(scale * x, types), eager(scale * x, types))
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(captured, name), getattr(eager, name))
