@@ -8,14 +8,16 @@ from gfx.ops import scatter, segment_softmax
 from gfx.ops._checks import is_tracing
 
 from .coalesce import coalesce, sort_edge_index
+from .cumsum import cumsum
 from .convert import (from_networkx, from_scipy_sparse_matrix, to_networkx,
                       to_scipy_sparse_matrix)
 from .degree import degree
 from .dropout import dropout_edge, dropout_node
 from .isolated import contains_isolated_nodes, remove_isolated_nodes
+from .homophily import homophily
 from .laplacian import get_laplacian
 from .loops import (add_remaining_self_loops, add_self_loops, contains_self_loops,
-                    remove_self_loops)
+                    get_self_loop_attr, remove_self_loops, segregate_self_loops)
 from .mask import index_to_mask, mask_to_index
 from .negative_sampling import (batched_negative_sampling, negative_sampling,
                                 structured_negative_sampling,
@@ -42,10 +44,11 @@ def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
 __all__ = [
     "add_remaining_self_loops", "add_self_loops", "batched_negative_sampling",
     "bipartite_subgraph", "coalesce", "contains_isolated_nodes", "contains_self_loops",
-    "degree", "dense_to_sparse", "dropout_edge", "dropout_node", "from_networkx",
-    "from_scipy_sparse_matrix", "get_laplacian", "index_to_mask", "is_torch_sparse_tensor",
-    "is_tracing", "is_undirected", "k_hop_subgraph", "mask_to_index", "maybe_num_nodes",
-    "negative_sampling", "one_hot", "remove_isolated_nodes", "remove_self_loops", "scatter",
+    "cumsum", "degree", "dense_to_sparse", "dropout_edge", "dropout_node", "from_networkx",
+    "from_scipy_sparse_matrix", "get_laplacian", "get_self_loop_attr", "homophily",
+    "index_to_mask", "is_torch_sparse_tensor", "is_tracing", "is_undirected",
+    "k_hop_subgraph", "mask_to_index", "maybe_num_nodes", "negative_sampling", "one_hot",
+    "remove_isolated_nodes", "remove_self_loops", "scatter", "segregate_self_loops",
     "softmax", "sort_edge_index", "structured_negative_sampling",
     "structured_negative_sampling_feasible", "subgraph", "to_dense_adj", "to_dense_batch",
     "to_edge_index", "to_networkx", "to_scipy_sparse_matrix", "to_torch_coo_tensor",

@@ -86,3 +86,37 @@ def add_remaining_self_loops(edge_index: Tensor, edge_attr: Optional[Tensor] = N
 
 def contains_self_loops(edge_index: Tensor) -> bool:
     return bool((edge_index[0] == edge_index[1]).any())
+
+
+def segregate_self_loops(edge_index: Tensor, edge_attr: Optional[Tensor] = None
+                         ) -> Tuple[Tensor, Optional[Tensor], Tensor, Optional[Tensor]]:
+    """Split the edges into the non-loops and the self-loops.
+
+    Returns:
+        ``(edge_index, edge_attr, loop_edge_index, loop_edge_attr)``, each part in input
+        order.
+    """
+    is_loop = edge_index[0] == edge_index[1]
+    if edge_attr is None:
+        return edge_index[:, ~is_loop], None, edge_index[:, is_loop], None
+    return edge_index[:, ~is_loop], edge_attr[~is_loop], edge_index[:, is_loop], \
+        edge_attr[is_loop]
+
+
+def get_self_loop_attr(edge_index: Tensor, edge_attr: Optional[Tensor] = None,
+                       num_nodes: Optional[int] = None) -> Tensor:
+    """The attribute of each node's self-loop (its last one), zero for nodes without.
+
+    Args:
+        edge_index (Tensor): ``[2, E]`` connectivity.
+        edge_attr (Tensor, optional): per-edge values; ones when omitted.
+            (default: ``None``)
+        num_nodes (int, optional): number of nodes. (default: ``None``)
+    """
+    n = _num_nodes(edge_index, num_nodes)
+    loops = (edge_index[0] == edge_index[1]).nonzero().view(-1)
+    if edge_attr is None:
+        edge_attr = torch.ones(edge_index.size(1), device=edge_index.device)
+    out = edge_attr.new_zeros((n,) + tuple(edge_attr.shape[1:]))
+    out[edge_index[0, loops]] = edge_attr[loops]  # later loops overwrite earlier ones
+    return out

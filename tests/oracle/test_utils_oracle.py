@@ -175,3 +175,26 @@ def test_isolated_and_unbatch(graph):
     size = int(batch.max()) + 1 if n else 0
     _same(U.unbatch_edge_index(inside, batch, size),
           pyg_utils.unbatch_edge_index(inside, batch, size))
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.data())
+def test_homophily_cumsum_loops(graph, data):
+    ei, n, _ = graph
+    y = torch.tensor(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    batch = torch.arange(n) * 2 // max(n, 1)
+    inside = ei[:, batch[ei[0]] == batch[ei[1]]]
+    for method in ("edge", "node", "edge_insensitive"):
+        for args in ((ei, y, None, method), (inside, y, batch, method)):
+            try:
+                theirs = torch.as_tensor(pyg_utils.homophily(*args)).view(-1)
+            except (RuntimeError, AssertionError):  # the reference fails on this input
+                continue
+            ours = torch.as_tensor(U.homophily(*args)).view(-1)
+            # where the reference gives NaN (a graph without edges) gfx gives 0
+            theirs = torch.nan_to_num(theirs, nan=0.0)
+            assert torch.allclose(ours, theirs.expand_as(ours), atol=1e-6), (args, method)
+    w = torch.randn(ei.size(1))
+    _same(U.segregate_self_loops(ei, w), pyg_utils.segregate_self_loops(ei, w))
+    _same(U.get_self_loop_attr(ei, w, n), pyg_utils.get_self_loop_attr(ei, w, n))
+    _same(U.cumsum(w), pyg_utils.cumsum(w))

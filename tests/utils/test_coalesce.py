@@ -116,3 +116,34 @@ def test_unbatch(sizes):
         assert torch.equal(got, want)
     with pytest.raises(ValueError, match="batch"):
         unbatch(torch.ones(3), torch.tensor([1, 0, 1]))
+
+
+def test_cumsum_and_self_loop_helpers():
+    from gfx.utils import cumsum, get_self_loop_attr, segregate_self_loops
+    assert cumsum(torch.tensor([1, 2, 3])).tolist() == [0, 1, 3, 6]
+    assert cumsum(torch.ones(2, 3), dim=1).tolist() == [[0, 1, 2, 3]] * 2
+    ei = torch.tensor([[0, 1, 1, 2, 2], [1, 1, 0, 2, 2]])
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    a, aw, loops, lw = segregate_self_loops(ei, w)
+    assert a.tolist() == [[0, 1], [1, 0]] and aw.tolist() == [1.0, 3.0]
+    assert loops.tolist() == [[1, 2, 2], [1, 2, 2]] and lw.tolist() == [2.0, 4.0, 5.0]
+    assert get_self_loop_attr(ei, w, 4).tolist() == [0.0, 2.0, 5.0, 0.0]
+    assert get_self_loop_attr(ei).tolist() == [0.0, 1.0, 1.0]
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists(), st.data())
+def test_homophily_from_definitions(graph, data):
+    from gfx.utils import homophily
+    edge_index, n, _ = graph
+    y = torch.tensor(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    pairs = edge_index.t().tolist()
+    same = [int(y[u] == y[v]) for u, v in pairs]
+    assert homophily(edge_index, y) == pytest.approx(sum(same) / max(len(same), 1))
+    per_node = []
+    for v in range(n):
+        incoming = [s for (a, b), s in zip(pairs, same) if b == v]
+        per_node.append(sum(incoming) / len(incoming) if incoming else 0.0)
+    assert homophily(edge_index, y, method="node") == pytest.approx(sum(per_node) / n)
+    with pytest.raises(ValueError, match="method"):
+        homophily(edge_index, y, method="bogus")
