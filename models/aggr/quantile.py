@@ -108,6 +108,10 @@ class QuantileAggregation(Aggregation):
         return group_quantiles(x, index, ptr, dim_size, dim, self.q, self.interpolation,
                                self.fill_value)
 
+    def get_out_channels(self, in_channels: int) -> int:
+        """``len(q) * in_channels``."""
+        return self.q.size(0) * in_channels
+
     def extra_repr(self) -> str:
         return f"q={self._q}"
 

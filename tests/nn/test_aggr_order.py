@@ -54,6 +54,7 @@ def test_quantile_matches_sorted_values(data, qs, interpolation):
     expected = torch.cat([quantile_loop(x, index, b, q, interpolation, -3.0) for q in qs], 1)
     torch.testing.assert_close(module(x, index, dim_size=b), expected)
     check_ptr_form(module, x, index, b)
+    assert module.get_out_channels(3) == 3 * len(qs)
 
 
 @settings(**SETTINGS)
