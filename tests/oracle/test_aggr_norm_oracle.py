@@ -57,6 +57,7 @@ AGGREGATIONS = {
     "lstm": (lambda A: A.LSTMAggregation(4, 3), True),
     "gru": (lambda A: A.GRUAggregation(4, 3, num_layers=2), True),
     "set2set": (lambda A: A.Set2Set(4, 3), False),
+    "set2set_layers": (lambda A: A.Set2Set(4, 2, num_layers=2), False),
     "sort": (lambda A: A.SortAggregation(3), True),
     "gmt": (lambda A: A.GraphMultisetTransformer(4, k=2, heads=2), True),
     "gmt_ln": (lambda A: A.GraphMultisetTransformer(4, k=3, num_encoder_blocks=2,
