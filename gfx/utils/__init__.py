@@ -25,6 +25,8 @@ from .negative_sampling import (batched_negative_sampling, negative_sampling,
 from .num_nodes import maybe_num_nodes
 from .one_hot import one_hot
 from .sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
+from .random_graphs import (barabasi_albert_graph, erdos_renyi_graph, mask_feature,
+                            shuffle_node, stochastic_blockmodel_graph)
 from .subgraph import bipartite_subgraph, k_hop_subgraph, subgraph
 from .to_dense_adj import dense_to_sparse, to_dense_adj
 from .to_dense_batch import to_dense_batch
@@ -42,14 +44,16 @@ def softmax(src, index=None, ptr=None, num_nodes=None, dim: int = 0):
 
 
 __all__ = [
-    "add_remaining_self_loops", "add_self_loops", "batched_negative_sampling",
-    "bipartite_subgraph", "coalesce", "contains_isolated_nodes", "contains_self_loops",
-    "cumsum", "degree", "dense_to_sparse", "dropout_edge", "dropout_node", "from_networkx",
+    "add_remaining_self_loops", "add_self_loops", "barabasi_albert_graph",
+    "batched_negative_sampling", "bipartite_subgraph", "coalesce",
+    "contains_isolated_nodes", "contains_self_loops", "cumsum", "degree", "dense_to_sparse",
+    "dropout_edge", "dropout_node", "erdos_renyi_graph", "from_networkx",
     "from_scipy_sparse_matrix", "get_laplacian", "get_self_loop_attr", "homophily",
     "index_to_mask", "is_torch_sparse_tensor", "is_tracing", "is_undirected",
-    "k_hop_subgraph", "mask_to_index", "maybe_num_nodes", "negative_sampling", "one_hot",
-    "remove_isolated_nodes", "remove_self_loops", "scatter", "segregate_self_loops",
-    "softmax", "sort_edge_index", "structured_negative_sampling",
+    "k_hop_subgraph", "mask_feature", "mask_to_index", "maybe_num_nodes",
+    "negative_sampling", "one_hot", "remove_isolated_nodes", "remove_self_loops", "scatter",
+    "segregate_self_loops", "shuffle_node", "softmax", "sort_edge_index",
+    "stochastic_blockmodel_graph", "structured_negative_sampling",
     "structured_negative_sampling_feasible", "subgraph", "to_dense_adj", "to_dense_batch",
     "to_edge_index", "to_networkx", "to_scipy_sparse_matrix", "to_torch_coo_tensor",
     "to_undirected", "train_test_split_edges", "unbatch", "unbatch_edge_index",

@@ -198,3 +198,24 @@ def test_homophily_cumsum_loops(graph, data):
     _same(U.segregate_self_loops(ei, w), pyg_utils.segregate_self_loops(ei, w))
     _same(U.get_self_loop_attr(ei, w, n), pyg_utils.get_self_loop_attr(ei, w, n))
     _same(U.cumsum(w), pyg_utils.cumsum(w))
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 999), st.integers(2, 9))
+def test_same_seed_same_random_draws(seed, n):
+    """Where both draw one uniform per candidate in the same order, a seed fixes both."""
+    x = torch.randn(n, 3)
+    pairs = (
+        (lambda: U.erdos_renyi_graph(n, 0.4, directed=True),
+         lambda: pyg_utils.erdos_renyi_graph(n, 0.4, directed=True)),
+        (lambda: U.stochastic_blockmodel_graph([n // 2, n - n // 2], [[0.6, 0.1], [0.1, 0.6]]),
+         lambda: pyg_utils.stochastic_blockmodel_graph([n // 2, n - n // 2],
+                                                       [[0.6, 0.1], [0.1, 0.6]])),
+        *[(lambda m=m: U.mask_feature(x, 0.3, m), lambda m=m: pyg_utils.mask_feature(x, 0.3, m))
+          for m in ("col", "row", "all")],
+    )
+    for ours, theirs in pairs:
+        torch.manual_seed(seed)
+        a = ours()
+        torch.manual_seed(seed)
+        _same(a, theirs())
