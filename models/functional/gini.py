@@ -12,14 +12,13 @@ def gini(w: Tensor) -> Tensor:
     For each row :math:`\\mathbf{w}_i` of :math:`n` entries,
 
     .. math::
-        \\mathcal{L}_{\\mathrm{Gini}}^i = \\sum_{j=1}^{n} \\sum_{j'=1}^{n}
-        \\frac{|w_{ij} - w_{ij'}|}{(2n^2 - n)\\,\\bar{w}_i}
+        \\mathcal{L}_{\\mathrm{Gini}}^i = \\frac{\\sum_{j=1}^{n} \\sum_{j'=1}^{n}
+        |w_{ij} - w_{ij'}|}{2(n^2 - n)\\,\\overline{|w_i|} + \\varepsilon}
 
-    with :math:`\\bar{w}_i` the mean of the row; the result is the mean over rows (0 for
-    a row of equal entries, larger for sparser rows).  This is the documented formula;
-    the reference's implementation divides by :math:`2(n^2 - n)` times the mean of
-    :math:`|w_{ij}|` (plus a float32 epsilon) instead, so its values are larger by the
-    factor :math:`(2n^2 - n) / (2n^2 - 2n)` for non-negative weights.
+    with :math:`\\overline{|w_i|}` the mean absolute entry of the row and
+    :math:`\\varepsilon` the float32 machine epsilon; the result is the mean over rows
+    (0 for a row of equal entries, larger for sparser rows).  This is what the reference
+    computes; its documentation prints the normaliser as :math:`(2n^2 - n)\\bar{w}_i`.
 
     Args:
         w (Tensor): a two-dimensional tensor ``[m, n]``.
@@ -32,7 +31,8 @@ def gini(w: Tensor) -> Tensor:
                          f"{tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__}")
     n = w.size(1)
     diffs = (w.unsqueeze(2) - w.unsqueeze(1)).abs().sum(dim=(1, 2))
-    return (diffs / ((2 * n * n - n) * w.mean(dim=1))).mean()
+    scale = 2 * (n * n - n) * w.abs().mean(dim=1) + torch.finfo(torch.float32).eps
+    return (diffs / scale).mean()
 
 
 __all__ = ["gini"]

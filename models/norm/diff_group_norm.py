@@ -81,17 +81,18 @@ class DiffGroupNorm(torch.nn.Module):
         classes (large: well separated classes).
 
         .. math::
-            R = \\frac{\\frac{1}{(C-1)^2} \\sum_{i \\ne j} \\frac{1}{|X_i||X_j|}
-            \\sum_{\\mathbf{u} \\in X_i} \\sum_{\\mathbf{v} \\in X_j}
+            R = \\frac{\\frac{1}{(C-1)^2} \\sum_{i} \\frac{1}{|X_i||\\bar{X}_i|}
+            \\sum_{\\mathbf{u} \\in X_i} \\sum_{\\mathbf{v} \\in \\bar{X}_i}
             \\lVert \\mathbf{u} - \\mathbf{v} \\rVert_2}
             {\\frac{1}{C} \\sum_i \\frac{1}{|X_i|^2} \\sum_{\\mathbf{u}, \\mathbf{v} \\in X_i}
             \\lVert \\mathbf{u} - \\mathbf{v} \\rVert_2 + \\epsilon}
 
-        with :math:`X_i` the rows of class :math:`i` and :math:`C = \\max(y) + 1`; a
-        class without rows is left out of the sums (the reference divides by zero).
-        This is the documented formula; the reference's implementation instead compares
-        each class with all other classes pooled (one term per class in the numerator,
-        not one per ordered pair), which agrees with it for two classes only.
+        with :math:`X_i` the rows of class :math:`i`, :math:`\\bar{X}_i` all other rows
+        and :math:`C = \\max(y) + 1`.  This is what the reference computes (its
+        documentation prints a sum over class pairs :math:`i \\ne j` instead of class
+        :math:`i` against all others; the two agree for two classes).  A class without
+        rows, or without rows outside it, is left out of the sums (the reference divides
+        by zero there).
 
         Args:
             x (Tensor): the rows, ``[N, F]``.
@@ -105,12 +106,12 @@ class DiffGroupNorm(torch.nn.Module):
         dist = torch.cdist(x, x)
         between = within = 0.0
         for i in range(num_classes):
-            in_i = y == i
-            within += float(dist[in_i][:, in_i].mean()) if in_i.any() else 0.0
-            for j in range(num_classes):
-                in_j = y == j
-                if i != j and in_i.any() and in_j.any():
-                    between += float(dist[in_i][:, in_j].mean())
+            inside = y == i
+            if not inside.any():
+                continue
+            within += float(dist[inside][:, inside].mean())
+            if (~inside).any():
+                between += float(dist[inside][:, ~inside].mean())
         between /= max(num_classes - 1, 1) ** 2
         within /= num_classes
         return between / (within + eps)

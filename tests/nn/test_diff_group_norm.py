@@ -1,5 +1,5 @@
 """DiffGroupNorm against the formula written with explicit per-cluster batch norms, and
-group_distance_ratio against a loop over pairs of rows."""
+group_distance_ratio against a loop over pairs of rows (class against all other rows)."""
 import math
 
 import pytest
@@ -42,14 +42,16 @@ def test_diff_group_norm_repr_keys_and_errors():
 
 
 def pair_ratio(x, y, eps=1e-5):
+    """Class i against all other rows (numerator) and against itself (denominator)."""
     classes = int(y.max()) + 1
     rows = [[x[i] for i in range(len(y)) if y[i] == c] for c in range(classes)]
+    others = [[x[i] for i in range(len(y)) if y[i] != c] for c in range(classes)]
 
     def mean_dist(a, b):
         return sum(float((u - v).norm()) for u in a for v in b) / (len(a) * len(b))
 
-    between = sum(mean_dist(rows[i], rows[j]) for i in range(classes)
-                  for j in range(classes) if i != j and rows[i] and rows[j])
+    between = sum(mean_dist(rows[i], others[i]) for i in range(classes)
+                  if rows[i] and others[i])
     within = sum(mean_dist(r, r) for r in rows if r)
     return (between / (classes - 1) ** 2) / (within / classes + eps)
 
