@@ -22,7 +22,7 @@ from .models import (GNN, MLP, AtomEncoder, BatchNorm1dEdge, BatchNorm1dNode, Bo
                      FeatureEncoder, GATConv, GCNConv, GeneralConv, GeneralEdgeConv,
                      GeneralLayer, GeneralMultiLayer, GeneralSampleEdgeConv, GINConv,
                      GNNEdgeHead, GNNGraphHead, GNNLayer, GNNNodeHead, GNNPreMP,
-                     GNNStackStage, IntegerFeatureEncoder, LayerConfig, Linear, SAGEConv,
+                     GNNStackStage, IntegerFeatureEncoder, LayerConfig, Linear, SAGEConv, SplineConv,
                      global_add_pool, global_max_pool, global_mean_pool, new_layer_config)
 from .optim import OptimizerConfig, SchedulerConfig, create_optimizer, create_scheduler
 from .register import (register_act, register_base, register_config, register_dataset,
@@ -69,7 +69,7 @@ __all__ = [
     "IntegerFeatureEncoder", "AtomEncoder", "BondEncoder", "GNNLayer", "GNNPreMP",
     "GNNStackStage", "FeatureEncoder", "GNN", "GNNNodeHead", "GNNEdgeHead", "GNNGraphHead",
     "GeneralLayer", "GeneralMultiLayer", "Linear", "BatchNorm1dNode", "BatchNorm1dEdge",
-    "MLP", "GCNConv", "SAGEConv", "GATConv", "GINConv", "GeneralConv", "GeneralEdgeConv",
+    "MLP", "GCNConv", "SAGEConv", "GATConv", "GINConv", "SplineConv", "GeneralConv", "GeneralEdgeConv",
     "GeneralSampleEdgeConv", "LayerConfig", "new_layer_config", "global_add_pool",
     "global_mean_pool", "global_max_pool",
     # utilities

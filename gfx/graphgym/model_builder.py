@@ -15,7 +15,7 @@ import torch
 
 from gfx.graphgym.config import cfg as global_cfg
 from gfx.graphgym.loss import compute_loss
-from gfx.graphgym.models.conv_layer import MessagePassingLayer
+from gfx.graphgym.models.layer import MessagePassingLayer
 from gfx.graphgym.optim import create_optimizer, create_scheduler
 from gfx.graphgym.register import network_dict, resolve
 from gfx.graphgym.splits import SPLIT_NAMES
