@@ -66,9 +66,9 @@ class HeteroBatchNorm(torch.nn.Module):
     reference, :math:`\\epsilon` is a lower bound of the variance (not added to it), the
     running variance is updated with the biased batch variance, a type without rows in
     the batch keeps its running statistics, and ``num_batches_tracked`` only counts when
-    ``momentum=None`` (the cumulative average needs it).  Unlike the reference, whose
-    backward treats the batch mean and variance as constants, the gradient here is the
-    derivative of the output, through the statistics (as :class:`torch.nn.BatchNorm1d`).
+    ``momentum=None`` (the cumulative average needs it), and backward treats the batch
+    mean and variance as constants (unlike :class:`torch.nn.BatchNorm1d`, whose gradient
+    also flows through them).
 
     Args:
         in_channels (int): features per row.
@@ -139,9 +139,12 @@ class HeteroBatchNorm(torch.nn.Module):
                              f"{list(x.shape)}")
         check_type_vec("HeteroBatchNorm", x, type_vec, self.num_types)
         if self.training or not self.track_running_stats:
-            mean = gfx.ops.scatter(x, type_vec, 0, self.num_types, "mean")
+            # the statistics are constants in backward (see the class docstring)
+            data = x.detach()
+            mean = gfx.ops.scatter(data, type_vec, 0, self.num_types, "mean")
             centred = x - gfx.ops.gather(mean, type_vec, 0)
-            var = gfx.ops.scatter(centred * centred, type_vec, 0, self.num_types, "mean")
+            deviation = centred.detach()
+            var = gfx.ops.scatter(deviation * deviation, type_vec, 0, self.num_types, "mean")
             if self.training and self.track_running_stats:
                 var = update_running_stats(self.running_mean, self.running_var,
                                            self.num_batches_tracked, mean, var, type_vec,
