@@ -8,8 +8,9 @@ the same objects.
 """
 from .base_transform import BaseTransform
 from .compose import Compose
-from .features import Constant, OneHotDegree, ToDevice
+from .features import Constant, LocalDegreeProfile, OneHotDegree, TargetIndegree, ToDevice
 from .gcn_norm import GCNNorm
+from .largest_connected_components import LargestConnectedComponents
 from .normalize_features import NormalizeFeatures
 from .positional_encoding import AddLaplacianEigenvectorPE, AddRandomWalkPE
 from .random_link_split import RandomLinkSplit
@@ -26,4 +27,5 @@ __all__ = [
     "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
     "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
     "AddRemainingSelfLoops", "RemoveDuplicatedEdges", "RemoveIsolatedNodes", "ToDense",
+    "TargetIndegree", "LocalDegreeProfile", "LargestConnectedComponents",
 ]

@@ -101,3 +101,70 @@ class ToDevice(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.device})"
+
+
+class TargetIndegree(BaseTransform):
+    r"""Append to ``edge_attr`` the in-degree of each edge's target,
+    :math:`\deg^{in}(v) / \max_w \deg^{in}(w)` (or divided by ``max_value``, or raw).
+
+    Args:
+        norm (bool, optional): divide by the maximum (or ``max_value``).
+            (default: ``True``)
+        max_value (float, optional): the divisor instead of the largest in-degree.
+            (default: ``None``)
+        cat (bool, optional): concatenate to an existing ``edge_attr``.
+            (default: ``True``)
+    """
+
+    def __init__(self, norm: bool = True, max_value: Optional[float] = None, cat: bool = True):
+        self.norm = norm
+        self.max_value = max_value
+        self.cat = cat
+
+    def forward(self, data: Any) -> Any:
+        if data.edge_index is None:
+            raise ValueError("TargetIndegree: the graph has no 'edge_index'")
+        col = data.edge_index[1]
+        deg = degree(col, data.num_nodes)
+        value = deg[col]
+        if self.norm and value.numel():
+            value = value / (self.max_value if self.max_value is not None else deg.max())
+        value = value.view(-1, 1)
+        attr = data.edge_attr
+        if attr is not None and self.cat:
+            attr = attr.view(-1, 1) if attr.dim() == 1 else attr
+            data.edge_attr = torch.cat([attr, value.to(attr.dtype)], dim=-1)
+        else:
+            data.edge_attr = value
+        return data
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(norm={self.norm}, max_value={self.max_value})"
+
+
+class LocalDegreeProfile(BaseTransform):
+    r"""Append to ``x`` each node's local degree profile (Cai and Wang, 2018):
+
+    .. math::
+        \bigl[\deg(v),\ \min_{w},\ \max_{w},\ \mathrm{mean}_{w},\ \mathrm{std}_{w}\bigr]
+        \deg(w), \qquad w \in \{w : v \to w\}
+
+    with out-degrees; nodes without out-edges get zeros for the statistics, and the
+    standard deviation is the population one.
+    """
+
+    def forward(self, data: Any) -> Any:
+        from gfx.ops import scatter
+        if data.edge_index is None:
+            raise ValueError("LocalDegreeProfile: the graph has no 'edge_index'")
+        row, col = data.edge_index
+        n = int(data.num_nodes)
+        deg = degree(row, n)
+        neighbour = deg[col]
+        stats = [deg] + [scatter(neighbour, row, 0, n, reduce) for reduce in
+                         ("min", "max", "mean")]
+        mean_sq = scatter(neighbour * neighbour, row, 0, n, "mean")
+        stats.append((mean_sq - stats[3] ** 2).clamp(min=0).sqrt())
+        profile = torch.stack(stats, dim=-1)
+        _append(data, profile, True)
+        return data

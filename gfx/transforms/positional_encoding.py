@@ -100,7 +100,7 @@ class AddRandomWalkPE(BaseTransform):
             weight = torch.ones(edge_index.size(1))
         deg = torch.zeros(n, dtype=weight.dtype).index_add_(0, edge_index[0], weight)
         value = weight / deg[edge_index[0]]  # every source here has deg > 0
-        P = torch.sparse_coo_tensor(edge_index, value, (n, n)).coalesce()
+        P = torch.sparse_coo_tensor(edge_index, value, (n, n), check_invariants=True).coalesce()
         out, power = [], P
         for _ in range(self.walk_length):
             out.append(_diagonal(power, n))

@@ -278,3 +278,35 @@ def test_dense_data_loader_stacks():
         next(iter(DenseDataLoader([Data(x=torch.ones(2, 1)), Data(x=torch.ones(3, 1))],
                                   batch_size=2)))
     assert next(iter(DataListLoader(graphs, batch_size=2))) == graphs
+
+
+@settings(max_examples=10, deadline=None)
+@given(edge_lists())
+def test_degree_features_from_definitions(graph):
+    edge_index, n, _ = graph
+    data = Data(x=torch.zeros(n, 1), edge_index=edge_index)
+    pairs = edge_index.t().tolist()
+    indeg = [sum(1 for _, v in pairs if v == w) for w in range(n)]
+    out = T.TargetIndegree(cat=False)(data)
+    top = max(indeg) if pairs else 1
+    assert out.edge_attr.view(-1).tolist() == pytest.approx([indeg[v] / top for _, v in pairs])
+    outdeg = [sum(1 for u, _ in pairs if u == w) for w in range(n)]
+    profile = T.LocalDegreeProfile()(data).x[:, 1:]
+    for v in range(n):
+        nb = torch.tensor([float(outdeg[w]) for u, w in pairs if u == v])
+        want = [outdeg[v]] + ([nb.min(), nb.max(), nb.mean(), nb.std(unbiased=False)]
+                              if nb.numel() else [0.0] * 4)
+        assert profile[v].tolist() == pytest.approx([float(w) for w in want], abs=1e-5)
+
+
+def test_largest_connected_components():
+    data = Data(x=torch.arange(6.).view(-1, 1),
+                edge_index=torch.tensor([[0, 1, 1, 3, 5], [1, 0, 2, 4, 3]]))
+    out = T.LargestConnectedComponents()(data)
+    assert out.x.view(-1).tolist() == [0.0, 1.0, 2.0] and out.edge_index.size(1) == 3
+    both = T.LargestConnectedComponents(2)(data)
+    assert both.x.view(-1).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    strong = T.LargestConnectedComponents(connection="strong")(data)
+    assert strong.x.view(-1).tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="connection"):
+        T.LargestConnectedComponents(connection="medium")

@@ -332,3 +332,33 @@ def test_dense_and_list_loaders_match_reference():
         assert torch.equal(a[key], b[key]), key
     lists = next(iter(DataListLoader([g for g, _ in graphs], batch_size=2)))
     assert isinstance(lists, list) and len(lists) == 2 and lists[1] is graphs[1][0]
+
+
+STRUCTURE = [("TargetIndegree", (), {}), ("TargetIndegree", (), {"norm": False, "cat": False}),
+             ("TargetIndegree", (), {"max_value": 10.0}), ("LocalDegreeProfile", (), {}),
+             ("LargestConnectedComponents", (), {}),
+             ("LargestConnectedComponents", (2, "strong"), {})]
+
+
+@pytest.mark.parametrize("name,args,kwargs", STRUCTURE)
+@settings(max_examples=8, deadline=None)
+@given(graph=edge_lists(max_nodes=7, max_edges=10))
+def test_structure_transforms_match_reference(name, args, kwargs, graph):
+    ei, n, _ = graph
+    ours, theirs = _weighted_pair(ei, n)
+    mine = getattr(_gfx_transforms(), name)(*args, **kwargs)
+    ref = getattr(T, name)(*args, **kwargs)
+    assert repr(mine) == repr(ref)
+    a, b = mine(ours), ref(theirs)
+    if name == "LargestConnectedComponents":
+        import numpy as np
+        import scipy.sparse.csgraph
+        from gfx.utils import to_scipy_sparse_matrix
+        count, label = scipy.sparse.csgraph.connected_components(
+            to_scipy_sparse_matrix(ei, num_nodes=n), connection=args[1] if args else "weak")
+        sizes = sorted(np.bincount(label, minlength=count), reverse=True)
+        k = args[0] if args else 1
+        assert a.num_nodes == b.num_nodes
+        if count > k and sizes[k - 1] == sizes[k]:
+            return  # equally large components at the cut: either choice is right
+    _same_graph(a, b)
