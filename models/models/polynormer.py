@@ -43,9 +43,10 @@ class Polynormer(torch.nn.Module):
     :math:`\\mathrm{LN}(\\mathbf{X}_{\\mathrm{local}})`, and the output is
     :math:`\\log\\mathrm{softmax}` of ``pred_global`` applied to the result.
 
-    The global attention takes :math:`C` input features.  (The reference builds it for
-    ``hidden_channels`` inputs and so fails in the global phase whenever ``heads > 1``;
-    for ``heads=1`` the two agree, state_dict included.)
+    The global attention layers are built for ``hidden_channels`` inputs, as in the
+    reference, so that its checkpoints load; the global phase therefore needs
+    ``heads=1`` and raises ``ValueError`` otherwise (the reference fails there with a
+    shape mismatch).
 
     Args:
         in_channels (int): input features per node.
@@ -98,9 +99,13 @@ class Polynormer(torch.nn.Module):
             self.post_bns = torch.nn.ModuleList([torch.nn.BatchNorm1d(inner) for _ in sizes])
         self.lin_in = torch.nn.Linear(in_channels, inner)
         self.ln = torch.nn.LayerNorm(inner)
+        # built for hidden_channels inputs, as in the reference (so its checkpoints load);
+        # the global phase therefore needs heads == 1 (see forward)
         self.global_attn = torch.nn.ModuleList([
-            PolynormerAttention(inner, heads, hidden_channels, beta=beta, qk_shared=qk_shared,
-                                dropout=global_dropout) for _ in range(global_layers)])
+            PolynormerAttention(hidden_channels, heads, hidden_channels, beta=beta,
+                                qk_shared=qk_shared, dropout=global_dropout)
+            for _ in range(global_layers)])
+        self.heads = heads
         self.pred_local = torch.nn.Linear(inner, out_channels)
         self.pred_global = torch.nn.Linear(inner, out_channels)
 
@@ -127,6 +132,11 @@ class Polynormer(torch.nn.Module):
             x_local = x_local + x
         if not self._global:
             return F.log_softmax(self.pred_local(x_local), dim=-1)
+        if self.heads != 1:
+            raise ValueError(f"Polynormer: the global phase needs heads=1 (got heads="
+                             f"{self.heads}): its attention takes hidden_channels inputs, "
+                             f"as in the reference, but the local phase gives "
+                             f"heads * hidden_channels")
         dense, mask = to_dense_groups(self.ln(x_local), batch, None, None)
         for attn in self.global_attn:
             dense = attn(dense, mask)

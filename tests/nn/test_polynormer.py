@@ -65,12 +65,16 @@ def test_polynormer_eval_formula(graph, num_graphs, seed, global_phase):
 
 def test_polynormer_heads_keys_and_errors():
     model = Polynormer(3, 4, 2, local_layers=2, global_layers=1, heads=2).eval()
+    x, edge_index = torch.randn(5, 3), torch.tensor([[0, 1], [1, 2]])
+    batch = torch.tensor([0, 0, 1, 1, 1])
+    assert model(x, edge_index, batch).shape == (5, 2)  # the local phase takes any heads
     model._global = True
-    out = model(torch.randn(5, 3), torch.tensor([[0, 1], [1, 2]]), torch.tensor([0, 0, 1, 1, 1]))
-    assert out.shape == (5, 2)  # several heads work in the global phase
+    with pytest.raises(ValueError, match="heads=1"):
+        model(x, edge_index, batch)
     keys = set(model.state_dict())
     assert {"h_lins.1.weight", "local_convs.0.lin.weight", "post_bns.1.running_var",
             "global_attn.0.lin_out.weight", "pred_global.bias"} <= keys
+    assert tuple(model.global_attn[0].h_lins.weight.shape) == (8, 4)  # the reference's
     with pytest.raises(ValueError, match="'heads'"):
         Polynormer(3, 4, 2, heads=0)
 

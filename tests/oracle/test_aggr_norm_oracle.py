@@ -368,17 +368,18 @@ def test_sgformer_matches_reference(kwargs, graph, graphs, seed):
 
 @pytest.mark.parametrize("kwargs", [
     dict(local_layers=2), dict(local_layers=3, pre_ln=True, post_bn=False, qk_shared=True),
-    dict(local_layers=2, local_attn=True)])
+    dict(local_layers=2, local_attn=True), dict(local_layers=2, heads=2)])
 @settings(max_examples=4, deadline=None)
 @given(graph=hypothesis_graph(channels=4, max_nodes=7), graphs=st.integers(1, 3),
        seed=st.integers(0, 2**16), global_phase=st.booleans())
 def test_polynormer_matches_reference(kwargs, graph, graphs, seed, global_phase):
-    # heads=1: with more heads the reference's global phase fails (see the docstring)
     from torch_geometric.nn.models import Polynormer as Ref
 
     from gfx.nn.models import Polynormer
     x, edge_index = graph["x"], graph["edge_index"]
     assume(x.size(0) > 1)  # batch norm in training needs two rows (torch raises otherwise)
+    # with several heads the global phase fails in both (gfx: a clear ValueError)
+    assume(not (global_phase and kwargs.get("heads", 1) > 1))
     batch = torch.randint(0, graphs, (x.size(0),), generator=torch.Generator().manual_seed(seed))
     ours, theirs = perturbed(Polynormer(4, 8, 3, **kwargs)), Ref(4, 8, 3, **kwargs)
     assert str(ours) == str(theirs)
