@@ -151,8 +151,12 @@ class NeighborSampler:
         time of each tree (by default the seeds' node times)."""
         if not isinstance(seeds, dict):
             seeds = {seed_type: seeds}
-        kind = DisjointNodeSet if self.disjoint else NodeSet
-        node_sets = {t: kind(n) for t, n in self.num_nodes.items()}
+        if self.disjoint:
+            node_sets = {t: DisjointNodeSet(n) for t, n in self.num_nodes.items()}
+        else:  # the dense maps are allocated once and cleared after every batch
+            if getattr(self, "_node_sets", None) is None:
+                self._node_sets = {t: NodeSet(n) for t, n in self.num_nodes.items()}
+            node_sets = self._node_sets
         size = {t: max(n, 1) for t, n in self.num_nodes.items()}
         try:
             frontier = {t: torch.zeros(0, dtype=torch.long) for t in node_sets}
