@@ -1,7 +1,6 @@
 """``fps``: farthest point sampling (Qi et al., "PointNet++", NeurIPS 2017)."""
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
