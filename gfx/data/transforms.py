@@ -8,7 +8,7 @@ __all__ = [
     "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
     "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
     "AddRemainingSelfLoops", "RemoveDuplicatedEdges", "RemoveIsolatedNodes", "ToDense",
-    "TargetIndegree", "LocalDegreeProfile", "LargestConnectedComponents",
+    "TargetIndegree", "LocalDegreeProfile", "LargestConnectedComponents", "VirtualNode",
 ]
 
 

@@ -21,11 +21,12 @@ from .self_loops import AddRemainingSelfLoops, AddSelfLoops, RemoveSelfLoops
 from .to_dense import ToDense
 from .to_sparse_tensor import ToSparseTensor
 from .to_undirected import ToUndirected
+from .virtual_node import VirtualNode
 
 __all__ = [
     "BaseTransform", "Compose", "NormalizeFeatures", "ToUndirected", "AddSelfLoops",
     "RemoveSelfLoops", "GCNNorm", "ToSparseTensor", "RandomNodeSplit", "RandomLinkSplit",
     "Constant", "OneHotDegree", "ToDevice", "AddLaplacianEigenvectorPE", "AddRandomWalkPE",
     "AddRemainingSelfLoops", "RemoveDuplicatedEdges", "RemoveIsolatedNodes", "ToDense",
-    "TargetIndegree", "LocalDegreeProfile", "LargestConnectedComponents",
+    "TargetIndegree", "LocalDegreeProfile", "LargestConnectedComponents", "VirtualNode",
 ]

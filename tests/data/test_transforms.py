@@ -310,3 +310,14 @@ def test_largest_connected_components():
     assert strong.x.view(-1).tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match="connection"):
         T.LargestConnectedComponents(connection="medium")
+
+
+def test_virtual_node():
+    data = Data(x=torch.tensor([[1.0], [2.0], [3.0]]),
+                edge_index=torch.tensor([[0, 1], [1, 2]]), edge_weight=torch.tensor([0.5, 0.7]), edge_attr=torch.tensor([[5.0], [6.0]]))
+    out = T.VirtualNode()(data)
+    assert out.edge_index.tolist() == [[0, 1, 0, 1, 2, 3, 3, 3], [1, 2, 3, 3, 3, 0, 1, 2]]
+    assert out.edge_type.tolist() == [0, 0, 1, 1, 1, 2, 2, 2]
+    assert out.edge_weight.tolist() == pytest.approx([0.5, 0.7] + [1.0] * 6)
+    assert out.edge_attr.view(-1).tolist() == [5.0, 6.0] + [0.0] * 6
+    assert out.x.view(-1).tolist() == [1.0, 2.0, 3.0, 0.0] and data.x.size(0) == 3

@@ -337,7 +337,7 @@ def test_dense_and_list_loaders_match_reference():
 STRUCTURE = [("TargetIndegree", (), {}), ("TargetIndegree", (), {"norm": False, "cat": False}),
              ("TargetIndegree", (), {"max_value": 10.0}), ("LocalDegreeProfile", (), {}),
              ("LargestConnectedComponents", (), {}),
-             ("LargestConnectedComponents", (2, "strong"), {})]
+             ("LargestConnectedComponents", (2, "strong"), {}), ("VirtualNode", (), {})]
 
 
 @pytest.mark.parametrize("name,args,kwargs", STRUCTURE)
