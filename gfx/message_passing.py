@@ -108,7 +108,8 @@ class MessagePassing(torch.nn.Module):
         if not isinstance(decomposed_layers, int) or decomposed_layers < 1:
             raise ValueError(f"{type(self).__name__}: 'decomposed_layers' must be a positive "
                              f"int, got {decomposed_layers!r}")
-        from gfx.nn.aggr import Aggregation, aggregation_resolver
+        from gfx.nn.aggr.base import Aggregation
+        from gfx.nn.aggr.resolver import aggregation_resolver
         if aggr is None:
             self.aggr, self.aggr_module = None, None
         else:
