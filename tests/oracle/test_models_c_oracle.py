@@ -26,3 +26,31 @@ def test_ar_link_predictor(kwargs, graph):
     za, zr = a.encode(graph["x"])
     assert a.calculate_r_fraction(za, zr) == pytest.approx(b.calculate_r_fraction(za, zr),
                                                            nan_ok=True)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(dim_in=5, expand_x=True),
+    dict(norm_type=None, model_type="linear"),
+    dict(n_layers=3, dropout_be=0.0),
+    dict(n_layers=1),
+])
+@pytest.mark.parametrize("train", [False, True])
+def test_gpse_node_encoder(kwargs, train):
+    torch.manual_seed(0)
+    a = ours.GPSENodeEncoder(16, 6, 4, **kwargs)
+    b = pyg.GPSENodeEncoder(16, 6, 4, **kwargs)
+    x, pe = torch.randn(7, 5 if kwargs.get("expand_x") else 12), torch.randn(7, 6)
+    if train:   # same seed, same dropout masks: the dropouts sit at the same places
+        a.train(), b.train()
+        b.load_state_dict(a.state_dict())
+        torch.manual_seed(1)
+        out_a = a(x, pe)
+        torch.manual_seed(1)
+        out_b = b(x, pe)
+        torch.testing.assert_close(out_a, out_b)
+        torch.testing.assert_close(a.raw_norm.running_var if a.raw_norm is not None
+                                   else pe, b.raw_norm.running_var
+                                   if b.raw_norm is not None else pe)
+    else:
+        compare(a.eval(), b.eval(), x, pe)
