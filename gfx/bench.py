@@ -379,7 +379,8 @@ def _choose(parser: argparse.ArgumentParser, option: str, value: str,
     chosen = [v for v in value.split(",") if v]
     unknown = [v for v in chosen if v not in known]
     if unknown or not chosen:
-        parser.error(f"{option}: unknown {', '.join(unknown) or '(empty list)'}; choose "
+        kind = option.split()[-1].lstrip("-").lower()
+        parser.error(f"{option}: unknown {kind} {', '.join(unknown) or '(empty list)'}; choose "
                      f"from {', '.join(known)} (python -m gfx bench --list)")
     return chosen
 

@@ -189,7 +189,7 @@ def test_bench_help_documents_values_and_defaults(capsys):
 def test_bench_usage_errors(capsys):
     status, _, err = run(["bench", "--workloads", "resnet"], capsys)
     assert status == 2
-    assert_short_error(err, "--workloads: unknown resnet", "gcn, sage", "--list")
+    assert_short_error(err, "--workloads: unknown workloads resnet", "gcn, sage", "--list")
     status, _, err = run(["bench", "--size", "huge"], capsys)
     assert status == 2
     assert_short_error(err, "invalid choice: 'huge'", "tiny")
