@@ -11,6 +11,7 @@ from gfx.data.loader import DataLoader
 
 from .cluster import ClusterData, ClusterLoader
 from .dense_data_loader import DataListLoader, DenseDataLoader
+from .imbalanced_sampler import ImbalancedSampler
 from .graph_saint import (GraphSAINTEdgeSampler, GraphSAINTNodeSampler,
                           GraphSAINTRandomWalkSampler, GraphSAINTSampler)
 from .link_neighbor_loader import LinkNeighborLoader, NegativeSampling
@@ -21,5 +22,5 @@ __all__ = [
     "DataLoader", "NeighborLoader", "NeighborSampler", "LinkNeighborLoader",
     "NegativeSampling", "ClusterData", "ClusterLoader", "GraphSAINTSampler",
     "GraphSAINTNodeSampler", "GraphSAINTEdgeSampler", "GraphSAINTRandomWalkSampler",
-    "RandomNodeLoader", "DenseDataLoader", "DataListLoader",
+    "RandomNodeLoader", "DenseDataLoader", "DataListLoader", "ImbalancedSampler",
 ]

@@ -88,7 +88,8 @@ class NeighborSampler:
         for edge_type in self.edge_types:
             store = self._edge_store(edge_type)
             if "edge_index" not in store:
-                raise ValueError(f"NeighborLoader: edge type {edge_type} has no 'edge_index'")
+                where = "the graph" if edge_type is None else f"edge type {edge_type}"
+                raise ValueError(f"NeighborLoader: {where} has no 'edge_index'")
             dst = None if edge_type is None else edge_type[-1]
             weight = None
             if weight_attr is not None:

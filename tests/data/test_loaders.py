@@ -407,3 +407,22 @@ def test_link_neighbor_loader_disjoint_and_temporal():
     assert torch.equal(batch.n_id[batch.edge_index], data.edge_index[:, batch.e_id])
     with pytest.raises(ValueError, match="edge_label_time"):
         LinkNeighborLoader(data, [2], edge_label_index=links, time_attr="t")
+
+
+def test_imbalanced_sampler_balances_classes():
+    from gfx.loader import ImbalancedSampler
+    y = torch.tensor([0] * 90 + [1] * 10)
+    data = Data(x=torch.ones(100, 1), y=y, edge_index=torch.randint(0, 100, (2, 300)))
+    sampler = ImbalancedSampler(data, num_samples=4000)
+    assert torch.allclose(sampler.weights, torch.where(y == 0, 1 / 90, 1 / 10).double())
+    torch.manual_seed(0)
+    drawn = y[torch.tensor(list(iter(sampler)))]
+    assert abs(drawn.float().mean().item() - 0.5) < 0.05
+    sub = ImbalancedSampler(data, input_nodes=torch.tensor([0, 1, 95]))
+    assert sub.weights.tolist() == [0.5, 0.5, 1.0] and sub.num_samples == 3
+    graphs = [Data(x=torch.ones(1, 1), y=torch.tensor([c])) for c in (0, 1, 1)]
+    assert ImbalancedSampler(graphs).weights.tolist() == [1.0, 0.5, 0.5]
+    loader = NeighborLoader(data, [2], batch_size=10, sampler=ImbalancedSampler(data))
+    assert next(iter(loader)).batch_size == 10
+    with pytest.raises(ValueError, match="class ids"):
+        ImbalancedSampler(torch.rand(3))
