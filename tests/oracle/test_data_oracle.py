@@ -362,3 +362,12 @@ def test_structure_transforms_match_reference(name, args, kwargs, graph):
         if count > k and sizes[k - 1] == sizes[k]:
             return  # equally large components at the cut: either choice is right
     _same_graph(a, b)
+
+
+def test_imbalanced_sampler_weights_match_reference():
+    from gfx.loader import ImbalancedSampler
+    y = torch.tensor([0, 0, 0, 1, 2, 2])
+    ours, theirs = Data(x=torch.ones(6, 1), y=y), pyg_data.Data(x=torch.ones(6, 1), y=y)
+    for kwargs in ({}, {"input_nodes": torch.tensor([0, 3, 4, 5])}, {"num_samples": 9}):
+        a, b = ImbalancedSampler(ours, **kwargs), pyg_loader.ImbalancedSampler(theirs, **kwargs)
+        assert torch.allclose(a.weights, b.weights) and a.num_samples == b.num_samples
