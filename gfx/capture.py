@@ -15,6 +15,7 @@ own ``message`` body keeps its own lines.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import linecache
 import os
@@ -112,11 +113,63 @@ def _is_metadata(node) -> bool:
     return False
 
 
+_RANDOM = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+           "feature_alpha_dropout", "rand", "randn", "rand_like", "randn_like", "randint",
+           "randint_like", "randperm", "bernoulli", "multinomial", "normal", "poisson",
+           "uniform_", "normal_", "random_", "exponential_", "geometric_", "cauchy_",
+           "log_normal_", "bernoulli_", "rrelu", "gumbel_softmax"}
+
+
+def is_random(func) -> bool:
+    """A function or method whose result depends on the random number generator."""
+    return getattr(func, "__name__", None) in _RANDOM
+
+
+class _RandomOpsAsNodes(torch.overrides.TorchFunctionMode):
+    """While tracing, random ops become graph nodes even when no input is traced.
+
+    # NOTE [random ops at capture]
+    fx records a torch call only when an argument is a proxy.  ``F.dropout(T)`` on a
+    tensor ``T`` that is not an input (a global, a plain attribute) would run once, at
+    capture, and every compiled call would reuse that one mask.  Random calls whose
+    arguments hold no proxy are therefore recorded as nodes (their tensor arguments
+    become graph constants), so they draw fresh numbers on every call, as eagerly.  A
+    tensor from outside the graph is a constant only while nothing mutates it: an
+    in-place update of one (not made during tracing) is refused with the fix.
+    """
+
+    def __init__(self, tracer: "CaptureTracer"):
+        super().__init__()
+        self.tracer = tracer
+        self.created: set = set()  # ids of tensors made while tracing
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        values: list = []
+        torch.fx.node.map_aggregate((args, kwargs), values.append)
+        traced = any(isinstance(v, torch.fx.Proxy) for v in values)
+        if is_random(func) and not traced:
+            return self.tracer.create_proxy("call_function", func, args, kwargs)
+        name = getattr(func, "__name__", "")
+        if not traced and args and isinstance(args[0], Tensor) and \
+                id(args[0]) not in self.created and \
+                (name.endswith("_") and not name.endswith("__") or "out" in kwargs):
+            raise CaptureError(
+                f"gfx could not capture: forward updates a tensor that is not an input in "
+                f"place ({name}), e.g. a global tensor.  Captured, the update would run "
+                f"once, now, instead of on every call.  Pass the tensor as a forward "
+                f"argument or register it as a buffer (module.register_buffer).")
+        out = func(*args, **kwargs)
+        if isinstance(out, Tensor):
+            self.created.add(id(out))
+        return out
+
+
 class CaptureTracer(Tracer):
     """An fx tracer that keeps ``leaf_types`` as ``call_module`` leaves and records sources."""
 
     def __init__(self, leaf_types: Optional[Tuple[Type[torch.nn.Module], ...]] = None):
-        super().__init__()
+        super().__init__(autowrap_functions=(check_edge_index,))
         self.leaf_types = default_leaf_types() if leaf_types is None else leaf_types
         self.record_stack_traces = True
 
@@ -135,6 +188,10 @@ class CaptureTracer(Tracer):
 
     def is_leaf_module(self, m: torch.nn.Module, qualname: str) -> bool:
         return isinstance(m, self.leaf_types) or super().is_leaf_module(m, qualname)
+
+    def trace(self, root, concrete_args=None):
+        with _RandomOpsAsNodes(self):
+            return super().trace(root, concrete_args)
 
     def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
@@ -166,10 +223,70 @@ def explain_trace_failure(exc: BaseException, what: str) -> CaptureError:
     return CaptureError(message)
 
 
+def check_edge_index(edge_index, layer: str):
+    """Run-time check of a compiled ``propagate``'s connectivity, as eager checks it.
+
+    Returns ``edge_index`` itself, so every use downstream depends on the check (and
+    dead-code elimination cannot drop it).  A torch.sparse adjacency passes unchanged.
+    """
+    from gfx.utils.sparse import is_torch_sparse_tensor
+    if not isinstance(edge_index, torch.Tensor):
+        raise TypeError(f"{layer}: 'edge_index' must be a Tensor of shape [2, num_edges] "
+                        f"or a torch.sparse adjacency, got {type(edge_index).__name__}")
+    if is_torch_sparse_tensor(edge_index):
+        return edge_index
+    if edge_index.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"{layer}: 'edge_index' must be int64 or int32, got "
+                        f"{edge_index.dtype}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"{layer}: 'edge_index' must have shape [2, num_edges], got "
+                         f"{list(edge_index.shape)}")
+    return edge_index
+
+
+# NOTE [edge_index checks]
+# Eager ``propagate`` and ``edge_updater`` validate their connectivity (dtype, [2, E]
+# shape) on every call; traced, they see a proxy and cannot.  While tracing (capture and
+# lowering), both are wrapped so that a traced ``edge_index`` first goes through one
+# ``check_edge_index`` node, and everything the layers derive from it reads the checked
+# value: the compiled graph raises the eager error for a ``[E, 2]``, ``[3, E]`` or 1-D
+# input.  The check nodes also tell level inference which values are connectivity (see
+# gfx.levels).  Re-tracing a graph keeps each check one node (the tracer autowraps it).
+
+def _checked(original):
+    def method(self, edge_index, *args, **kwargs):
+        if isinstance(edge_index, torch.fx.Proxy):
+            # One check per connectivity value: the layers (and a layer's edge_updater
+            # and propagate) that share it keep sharing one node, as fusion expects.
+            checked = edge_index.tracer.__dict__.setdefault("_gfx_checked", {})
+            if edge_index.node not in checked:
+                checked[edge_index.node] = edge_index.tracer.create_proxy(
+                    "call_function", check_edge_index, (edge_index, type(self).__name__), {})
+            edge_index = checked[edge_index.node]
+        return original(self, edge_index, *args, **kwargs)
+
+    method.__wrapped__ = original
+    return method
+
+
+@contextlib.contextmanager
+def _checked_propagate():
+    from gfx.message_passing import MessagePassing
+    originals = {name: MessagePassing.__dict__[name] for name in ("propagate", "edge_updater")}
+    for name, original in originals.items():
+        setattr(MessagePassing, name, _checked(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(MessagePassing, name, original)
+
+
 def trace(root: torch.nn.Module, tracer: Tracer, concrete_args: Optional[Dict[str, Any]],
           what: str) -> GraphModule:
     try:
-        graph = tracer.trace(root, concrete_args)
+        with _checked_propagate():
+            graph = tracer.trace(root, concrete_args)
     except CaptureError:
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised with the user's line
@@ -196,7 +313,8 @@ def capture(module: torch.nn.Module, input_map: Optional[Dict[str, str]] = None,
     Args:
         module (torch.nn.Module): the model (lazy ``-1`` layers may stay lazy).
         input_map (dict, optional): level (``"node"``, ``"edge"``, ``"graph"``) of each
-            ``forward`` argument; inferred from the names when omitted. (default: ``None``)
+            ``forward`` argument; inferred from dataflow when omitted
+            (see NOTE [input levels] in :mod:`gfx.levels`). (default: ``None``)
         concrete_args (dict, optional): ``forward`` arguments fixed to Python values
             while tracing (fx's ``concrete_args``, guarded at run time).  When omitted,
             every argument whose default is ``None`` is fixed to ``None`` (except those

@@ -3,9 +3,9 @@
 # NOTE [train and eval graphs]
 Tracing runs the model's Python once, so anything that reads ``self.training`` (e.g.
 ``F.dropout(x, training=self.training)``) would be frozen in the mode the model had at
-trace time.  :class:`CompiledModule` therefore keeps one graph per mode, built on first
-use, and dispatches on its own ``training`` flag: ``train()``/``eval()`` after compiling
-behave as on the eager model.  Both graphs share the model's parameters.
+trace time.  :class:`CompiledModule` therefore captures again whenever a submodule's
+mode changed (see NOTE [module state]); its ``training`` is the model's own flag, so
+``train()``/``eval()`` on either behave as on the eager model.
 
 # NOTE [concrete arguments]
 fx turns every ``forward`` argument into a placeholder, so ``if edge_weight is None``
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect as _inspect
 import os
+import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -30,6 +31,11 @@ from gfx.passes.fusion_attention import fuse_attention
 from gfx.passes.horizontal_fusion import fuse_relations
 from gfx.passes.reorder import move_linear_before_gather
 from gfx.pipeline import CLEANUP, Pass, PipelineRun, run_passes
+from gfx.structure import revalidate
+
+class FusionWarning(UserWarning):
+    """A message/aggregate pattern that reads node features could not be fused."""
+
 
 def kernel_backends() -> Dict[str, Any]:
     """The registered fused-kernel backends (importing gfx.codegen registers cpp/triton)."""
@@ -71,7 +77,12 @@ def build_graph(model: torch.nn.Module, input_map: Optional[Dict[str, str]] = No
                 backend: str = "reference") -> GraphModule:
     """capture -> lower -> the backend's passes, in the model's current train/eval mode."""
     gm = lower(capture(model, input_map, concrete_args=concrete_args))
-    return run_passes(gm, pipeline(backend), record=record)
+    gm = run_passes(gm, pipeline(backend), record=record)
+    for name, source, why in getattr(gm, "meta", {}).get("unfused", []):
+        where = f" (at {source})" if source else ""
+        warnings.warn(f"gfx.compile: '{name}'{where} runs unfused on the {backend} backend: "
+                      f"{why}", FusionWarning, stacklevel=4)
+    return gm
 
 
 def _is_constant(value) -> bool:
@@ -112,7 +123,16 @@ def positional_inputs(signature: _inspect.Signature, args, kwargs) -> List[Any]:
 
 
 class CompiledGraphError(RuntimeError):
-    """A compiled graph failed; the message names the IR node and the user's line."""
+    """A compiled graph failed; the message names the IR node and the user's line.
+
+    # NOTE [exception types]
+    The error a compiled graph raises keeps the type of the original one: it is an
+    instance of a subclass of both that type and :class:`CompiledGraphError`, so
+    ``except IndexError`` catches what it caught eagerly, and ``except
+    CompiledGraphError`` catches every failure located in a compiled graph.  Types that
+    cannot be combined this way (an incompatible C layout, a constructor that does not
+    take a message) are re-raised as they are, with the location added as a note.
+    """
 
 
 class _Locator(torch.fx.Interpreter):
@@ -124,6 +144,28 @@ class _Locator(torch.fx.Interpreter):
             raise
 
 
+_LOCATED: Dict[type, type] = {}
+
+
+def located_error(exc: Exception, message: str) -> Exception:
+    """``exc``'s type (and :class:`CompiledGraphError`) with ``message`` (see NOTE
+    [exception types])."""
+    cls = type(exc)
+    if isinstance(exc, CompiledGraphError):
+        return exc
+    if issubclass(CompiledGraphError, cls):  # RuntimeError, Exception
+        return CompiledGraphError(message)
+    try:
+        if cls not in _LOCATED:
+            _LOCATED[cls] = type(cls.__name__, (cls, CompiledGraphError),
+                                 {"__module__": cls.__module__,
+                                  "__qualname__": cls.__qualname__})
+        return _LOCATED[cls](message)
+    except Exception:  # noqa: BLE001 - a type that cannot be combined or rebuilt
+        exc.add_note(message)
+        return exc
+
+
 def locate_failure(gm: GraphModule, inputs: List[Any], exc: Exception) -> Exception:
     """Re-run ``gm`` node by node to find where ``exc`` came from (error path only)."""
     try:
@@ -133,15 +175,53 @@ def locate_failure(gm: GraphModule, inputs: List[Any], exc: Exception) -> Except
         node = getattr(again, "gfx_node", None)
         if node is not None:
             where = node.meta.get("source")
-            message = f"gfx: node '{node.name}' ({node.op} {node.target}) failed"
+            message = f"{exc}\n  gfx: raised by node '{node.name}' ({node.op} {node.target})"
             if where:
                 message += f"\n  at {where}"
-            return CompiledGraphError(f"{message}\n  {type(exc).__name__}: {exc}")
+            return located_error(exc, message)
     return exc
 
 
+def _hook_ids(module: torch.nn.Module) -> Tuple:
+    """The registered hooks of ``module`` (torch's and MessagePassing's), by handle id."""
+    return tuple((name, tuple(value)) for name, value in vars(module).items()
+                 if name.endswith("hooks") and isinstance(value, dict) and value)
+
+
+def model_state(model: torch.nn.Module) -> Tuple:
+    """What a captured graph depends on besides the inputs (see NOTE [module state]).
+
+    The identity of every parameter and buffer, every submodule's train/eval flag, and
+    the hooks registered on it (and globally).
+    """
+    from torch.nn.modules import module as nn_module
+    state = [tuple((name, id(t)) for name, t in model.named_parameters(remove_duplicate=False)),
+             tuple((name, id(t)) for name, t in model.named_buffers(remove_duplicate=False))]
+    for module in model.modules():
+        state.append(module.training)
+        state.append(_hook_ids(module))
+    for name in ("_global_forward_hooks", "_global_forward_pre_hooks",
+                 "_global_backward_hooks", "_global_backward_pre_hooks"):
+        state.append(tuple(getattr(nn_module, name, {})))
+    return tuple(state)
+
+
+_MAX_GRAPHS = 8
+
+
 class CompiledModule(torch.nn.Module):
-    """A compiled model: calls the graph built for the current train/eval mode."""
+    """A compiled model: calls the graph built for the model's current state.
+
+    # NOTE [module state]
+    A graph is captured from the model as it is at that moment: its parameter objects,
+    its submodules' train/eval flags, its hooks.  Each call compares :func:`model_state`
+    with the state the cached graphs were built from and, when anything changed
+    (``load_state_dict(..., assign=True)``, ``model.eval()`` on the original model, a hook
+    registered after compiling), captures again, as ``torch.compile`` recompiles on a
+    failed guard; the last few graphs stay cached, so alternating ``train()`` and
+    ``eval()`` captures each mode once.  An in-place update of a parameter's values needs no
+    recapture: the graph reads the same tensor.
+    """
 
     def __init__(self, model: torch.nn.Module, backend: str,
                  input_map: Optional[Dict[str, str]] = None):
@@ -150,42 +230,49 @@ class CompiledModule(torch.nn.Module):
         self.backend = backend
         self.input_map = dict(input_map or {})
         self._graphs: Dict[Tuple, GraphModule] = {}
-        self.training = model.training
         # inspect.signature(compiled) reports the model's forward signature.
         self.__signature__ = _inspect.signature(model.forward)
 
+    @property
+    def training(self) -> bool:  # the model's flag: model.eval() is seen here too
+        model = self.__dict__.get("_modules", {}).get("model")
+        return model.training if model is not None else True
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        model = self.__dict__.get("_modules", {}).get("model")
+        if model is not None:
+            model.training = mode
+
     def graph_module(self, *args, **kwargs) -> GraphModule:
-        """The lowered graph for the current train/eval mode and these arguments' constants."""
+        """The lowered graph for the model's current state and these arguments' constants."""
         constants = constant_arguments(self.__signature__, args, kwargs)
-        key = (self.training, tuple(sorted((k, repr(v)) for k, v in constants.items())))
+        key = (model_state(self.model), tuple(sorted((k, repr(v)) for k, v in constants.items())))
         if key not in self._graphs:
-            mode, was = self.training, self.model.training
-            self.model.train(mode)
-            try:
-                record = PipelineRun() if os.environ.get("GFX_DEBUG") else None
-                gm = build_graph(self.model, self.input_map, record, constants, self.backend)
-                if record is not None:
-                    from gfx.inspect import dump_debug
-                    dump_debug(os.environ["GFX_DEBUG"], type(self.model).__name__, mode, gm,
-                               record)
-            finally:
-                self.model.train(was)
+            if len(self._graphs) >= _MAX_GRAPHS:  # old states (replaced parameters) go
+                self._graphs.pop(next(iter(self._graphs)))
+            record = PipelineRun() if os.environ.get("GFX_DEBUG") else None
+            gm = build_graph(self.model, self.input_map, record, constants, self.backend)
+            if record is not None:
+                from gfx.inspect import dump_debug
+                dump_debug(os.environ["GFX_DEBUG"], type(self.model).__name__,
+                           self.model.training, gm, record)
+            # Keyed on the state after capturing (a lazy layer may have materialised).
+            key = (model_state(self.model), key[1])
             self._graphs[key] = gm
-        gm = self._graphs[key]
-        if gm.training != self.training:  # train() walks every submodule: only on change
-            gm.train(self.training)
-        return gm
+        return self._graphs[key]
 
     def forward(self, *args, **kwargs):
         gm = self.graph_module(*args, **kwargs)
         inputs = positional_inputs(self.__signature__, args, kwargs)
+        for value in inputs:  # see NOTE [structure cache keys] in gfx.structure
+            revalidate(value)
         try:
             return gm(*inputs)
         except Exception as exc:
             raise locate_failure(gm, inputs, exc) from exc
 
     def train(self, mode: bool = True) -> "CompiledModule":
-        self.training = mode
         self.model.train(mode)
         return self
 

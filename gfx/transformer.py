@@ -28,7 +28,7 @@ class Transformer:
     Args:
         module (torch.nn.Module): the model to transform.
         input_map (dict, optional): level (``"node"`` or ``"edge"``, also ``"graph"``) of
-            each ``forward`` argument; inferred from argument names when omitted.
+            each ``forward`` argument; inferred from dataflow when omitted.
             (default: ``None``)
         debug (bool, optional): print the graph before and after the transformation.
             (default: ``False``)

@@ -102,10 +102,17 @@ def check_index_matches(op: str, index: Tensor, src: Tensor, dim: int, name: str
 _BOUNDS: WeakIdKeyDictionary = WeakIdKeyDictionary()
 
 
+def forget_bounds(tensor: Tensor) -> None:
+    """Drop the cached bounds of ``tensor`` (and of its views)."""
+    base = tensor._base if tensor._base is not None else tensor
+    _BOUNDS.pop(base, None)
+
+
 def index_bounds(index: Tensor) -> Tuple[int, int]:
     """``(min, max)`` of a non-empty index tensor, cached for views of one base tensor."""
     base = index._base if index._base is not None else index
-    key = (base._version, index.storage_offset(), tuple(index.shape), tuple(index.stride()))
+    key = (base._version, base.data_ptr(), index.storage_offset(), tuple(index.shape),
+           tuple(index.stride()))
     entries = _BOUNDS.setdefault(base, {})
     if key not in entries:
         if len(entries) > 16:  # stale versions of a tensor edited in place

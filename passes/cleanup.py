@@ -8,14 +8,38 @@ import torch
 from torch.fx import GraphModule, Node
 
 
+_MUTATING_FUNCTIONS = {operator.setitem, operator.iadd, operator.isub, operator.imul,
+                       operator.itruediv, operator.ifloordiv, operator.imod, operator.ipow,
+                       operator.iand, operator.ior, operator.ixor, operator.ilshift,
+                       operator.irshift, operator.imatmul}
+
+
 def is_inplace(node: Node) -> bool:
-    """An in-place method (``x.relu_()``) or function, or an ``out=`` call."""
+    """An in-place method (``x.relu_()``) or function, an ``out=`` or ``inplace=True``
+    call, an item assignment / augmented assignment operator, or a call of a module
+    built with ``inplace=True`` (``torch.nn.ReLU(inplace=True)``)."""
+    if node.kwargs.get("inplace") is True:
+        return True
     if node.op == "call_method":
         return node.target.endswith("_") and not node.target.endswith("__")
     if node.op == "call_function":
+        if node.target in _MUTATING_FUNCTIONS:
+            return True
         name = getattr(node.target, "__name__", "")
         return name.endswith("_") and not name.endswith("__") or "out" in node.kwargs
+    if node.op == "call_module":
+        owner = node.graph.owning_module
+        try:
+            module = owner.get_submodule(node.target) if owner is not None else None
+        except AttributeError:
+            return False
+        return getattr(module, "inplace", False) is True
     return False
+
+
+def _mutates(node: Node) -> bool:
+    """May running ``node`` change the value of a tensor another node reads?"""
+    return is_inplace(node) or (node.op == "call_function" and node.is_impure())
 
 
 def _is_guard(node: Node) -> bool:
@@ -81,11 +105,17 @@ def _key(node: Node) -> Tuple:
 def eliminate_common_subexpressions(gm: GraphModule) -> GraphModule:
     """Merge pure nodes with identical target and arguments.
 
-    Afterwards no two pure nodes (see :func:`is_pure`) compute the same target from the
-    same arguments; the later one's users point at the earlier one.
+    Afterwards no two pure nodes (see :func:`is_pure`) between the same two mutations
+    compute the same target from the same arguments; the later one's users point at the
+    earlier one.  A node that may mutate a tensor (see :func:`_mutates`) is a barrier:
+    ``a = x * 2; x.mul_(3); b = x * 2`` keeps both products, since ``b`` reads the
+    updated ``x`` (and any view of it).
     """
     seen: Dict[Tuple, Node] = {}
     for node in list(gm.graph.nodes):
+        if _mutates(node):
+            seen.clear()
+            continue
         if not is_pure(node):
             continue
         try:

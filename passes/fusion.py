@@ -90,6 +90,11 @@ class _Region:
         self.inner: List[Node] = []
         self.operands: List[Node] = []
         self.kinds: List[str] = []
+        self.failure: Optional[Tuple[Node, str]] = None  # the first leaf that did not fit
+
+    def fail(self, node: Node, why: str) -> None:
+        if self.failure is None:
+            self.failure = (node, why)
 
     def operand(self, node: Node, kind: str) -> tuple:
         for k, (n, kd) in enumerate(zip(self.operands, self.kinds)):
@@ -108,6 +113,8 @@ class _Region:
             src, index, dim = value.args[:3]
             row = _edge_row(index)
             if row is None or row[0] is not self.edge_index or dim != self.dim:
+                self.fail(value, "it gathers along another edge_index or dim than the "
+                                 "scatter's")
                 return None
             self.inner.append(value)
             return self.operand(src, "dst" if row[1] == self.dst_row else "src")
@@ -119,13 +126,30 @@ class _Region:
                 return None
             self.inner.append(value)
             return (name, *parts)
+        target = getattr(value.target, "__name__", value.target)
         if value.meta.get("level") == "edge":
+            if any(_is(n, "gather") for n in value.all_input_nodes):
+                self.fail(value, f"'{value.name}' ({value.op} {target}) is not an "
+                                 f"elementwise op the kernels know")
             return self.operand(value, "edge")
+        self.fail(value, f"'{value.name}' ({value.op} {target}) is neither an elementwise "
+                         f"op the kernels know nor an edge-level value (level "
+                         f"{value.meta.get('level')!r})")
         return None
 
 
+def _unfused(gm: GraphModule, root: Node, why: str) -> bool:
+    """Record why ``root`` stays unfused in ``gm.meta["unfused"]``; returns False."""
+    gm.meta.setdefault("unfused", []).append((root.name, root.meta.get("source"), why))
+    return False
+
+
 def fuse_scatter(gm: GraphModule, root: Node, backend: str) -> bool:
-    """Replace ``root`` (a scatter) and its message region by one fused node, if it matches."""
+    """Replace ``root`` (a scatter) and its message region by one fused node, if it matches.
+
+    A scatter whose message reads node features (a gather) but cannot fuse is recorded
+    with the reason in ``gm.meta["unfused"]`` (``gfx.compile`` warns about each).
+    """
     msg, index, dim, dim_size, reduce = root.args[:5]
     row = _edge_row(index)
     if reduce not in FUSED_REDUCTIONS or row is None or not isinstance(msg, Node) or \
@@ -133,12 +157,21 @@ def fuse_scatter(gm: GraphModule, root: Node, backend: str) -> bool:
         return False
     region = _Region(row[0], row[1], dim)
     expr = region.expression(msg)
-    if expr is None or not any(k != "edge" for k in region.kinds):
+    gathers = any(_is(n, "gather") for n in region.inner)
+    if expr is None:
+        if gathers or (region.failure and region.failure[0].meta.get("level") == "node"):
+            return _unfused(gm, root, region.failure[1] if region.failure else "no match")
+        return False
+    if not any(k != "edge" for k in region.kinds):
+        if region.failure is not None:
+            return _unfused(gm, root, region.failure[1])
         return False
     members = set(region.inner)
-    if any(user not in members and user is not root
-           for node in region.inner for user in node.users):
-        return False
+    outside = [node for node in region.inner for user in node.users
+               if user not in members and user is not root]
+    if outside:
+        return _unfused(gm, root, f"the message value '{outside[0].name}' is also used "
+                                  f"outside the message")
     spec = FusedSpec(tuple(region.kinds), expr, reduce)
     with gm.graph.inserting_before(root):
         fused = gm.graph.call_function(

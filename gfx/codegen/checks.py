@@ -41,6 +41,23 @@ def check_kernel_indices(op: str, kinds: Sequence[str], edge_index: Tensor,
                              f"({kind}) has {t.shape[0]} rows")
 
 
+_UNBOUNDED = 1 << 62
+
+
+def col_rows(kinds: Sequence[str], operands: Sequence[Tensor], side: str,
+             dim_size: int) -> int:
+    """How many rows the ``col`` entries of a CSR may index.
+
+    A CSR by target (``side="src"``) reads ``src`` operands at ``col``; a CSR by source
+    (``side="dst"``) reads ``dst`` operands and the ``[dim_size, ...]`` output and
+    gradient buffers there.
+    """
+    rows = [t.shape[0] for kind, t in zip(kinds, operands) if kind == side]
+    if side == "dst":
+        rows.append(dim_size)
+    return min(rows) if rows else _UNBOUNDED
+
+
 @dataclass(frozen=True)
 class Fallback:
     """Why a generated kernel cannot run a call; the reference backend runs it instead."""

@@ -41,7 +41,8 @@ from gfx.codegen.cpp_render import Layout, Rendered, feature_layout, render
 from gfx.ops._checks import has_data
 from gfx.ops.fused import (Backend, FusedSpec, reference_backward, reference_forward,
                            register_backend)
-from gfx.structure import csr_by_source, csr_by_target, memo
+from gfx.codegen.checks import col_rows
+from gfx.structure import check_csr_columns, csr_by_source, csr_by_target, memo
 
 SCALAR_TYPES = {torch.float32: "float", torch.float64: "double"}
 # Below this many (edge, feature) pairs a kernel runs on one thread: starting the
@@ -206,10 +207,16 @@ class _Csr:
     eid: Tensor
 
 
-def _csr(edge_index: Tensor, row: int, num_rows: int) -> _Csr:
-    """Edges grouped by ``edge_index[row]``, from the structure cache, int64 throughout."""
+def _csr(edge_index: Tensor, row: int, num_rows: int, readable: int) -> _Csr:
+    """Edges grouped by ``edge_index[row]``, from the structure cache, int64 throughout.
+
+    ``readable`` is how many rows a kernel may read at ``col`` (see :func:`col_rows`);
+    the CSR's own bounds are checked against it, so a kernel launched on the result
+    stays in bounds whatever happened to ``edge_index`` since the CSR was built.
+    """
     csr = csr_by_target(edge_index, num_rows) if row == 1 else \
         csr_by_source(edge_index, num_rows)
+    check_csr_columns(OP, csr, readable, "an operand it indexes")
     col = csr.col if csr.col.dtype == torch.int64 else \
         memo(edge_index, "cpp_col64", (row, num_rows), lambda: csr.col.long())
     return _Csr(csr.ptr, col, csr.perm)
@@ -238,7 +245,8 @@ def cpp_forward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
     if out.numel() == 0:
         return out
-    csr = _csr(edge_index, 1 - src_row, dim_size)
+    csr = _csr(edge_index, 1 - src_row, dim_size,
+               col_rows(spec.kinds, plan.operands, "src", dim_size))
     width = out.numel() // dim_size
     threads = _threads(edge_index.shape[1], width)
     _library(spec, plan.layout).launch("gfx_forward",
@@ -273,7 +281,8 @@ def cpp_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor]
     if num_edges == 0 or out.numel() == 0:
         return grads
     library = _library(spec, plan.layout)
-    dst = _csr(edge_index, 1 - src_row, dim_size)
+    dst = _csr(edge_index, 1 - src_row, dim_size,
+               col_rows(spec.kinds, plan.operands, "src", dim_size))
     width = out.numel() // dim_size
     threads = _threads(num_edges, width)
     grad = grad.to(out.dtype).contiguous()
@@ -291,7 +300,9 @@ def cpp_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor]
         if grads[k] is None:
             continue
         rows = plan.operands[k].shape[0] if kind == "src" else dim_size
-        csr = _csr(edge_index, src_row, rows) if kind == "src" else dst
+        csr = _csr(edge_index, src_row, rows,
+                   col_rows(spec.kinds, plan.operands, "dst", dim_size)) \
+            if kind == "src" else dst
         library.launch(f"gfx_grad_{k}", _values(csr, plan, rows, threads, out=out,
                                                 scaled=scaled, result=grads[k]))
     return grads

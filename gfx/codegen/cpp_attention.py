@@ -38,6 +38,7 @@ from torch import Tensor
 from gfx.codegen.checks import (Fallback, FallbackReporter, check_kernel_indices,
                                 edge_rows_problem, operand_problem)
 from gfx.codegen import cpp_build
+from gfx.codegen.checks import col_rows
 from gfx.codegen.cpp import _csr, _threads
 from gfx.codegen.cpp_attention_render import AttentionLayout, render
 from gfx.codegen.cpp_render import Rendered
@@ -264,7 +265,8 @@ def attention_forward(spec: AttentionSpec, edge_index: Tensor, operands: Sequenc
     out = plan.operands[0].new_empty((dim_size, *plan.shape))
     if out.numel() == 0:
         return out
-    csr = _csr(edge_index, 1 - src_row, dim_size)
+    csr = _csr(edge_index, 1 - src_row, dim_size,
+               col_rows(spec.kinds, plan.operands, "src", dim_size))
     threads = _threads(edge_index.shape[1], plan.heads * plan.channels)
     _library(spec, plan.layout).launch("gfx_attention_forward",
                                        _values(csr, plan, dim_size, threads, out=out))
@@ -294,14 +296,17 @@ def attention_backward(spec: AttentionSpec, edge_index: Tensor, operands: Sequen
     threads = _threads(num_edges, plan.heads * plan.channels)
     stats = [grad.new_zeros(dim_size, plan.heads) for _ in range(3)]
     named = {f"grad{k}": g for k, g in enumerate(grads)}
-    by_target = _csr(edge_index, 1 - src_row, dim_size)
+    by_target = _csr(edge_index, 1 - src_row, dim_size,
+                     col_rows(spec.kinds, plan.operands, "src", dim_size))
     library.launch("gfx_attention_grad_dst", _values(
         by_target, plan, dim_size, threads, grad=grad, stat_max=stats[0], stat_sum=stats[1],
         stat_dot=stats[2], **named))
     if "src" in spec.kinds:
-        rows = max(plan.operands[k].shape[0] for k, kind in enumerate(spec.kinds)
+        # The fewest rows: grad_src writes every operand's gradient at the row index.
+        rows = min(plan.operands[k].shape[0] for k, kind in enumerate(spec.kinds)
                    if kind == "src")
-        by_source = _csr(edge_index, src_row, rows)
+        by_source = _csr(edge_index, src_row, rows,
+                         col_rows(spec.kinds, plan.operands, "dst", dim_size))
         library.launch("gfx_attention_grad_src", _values(
             by_source, plan, rows, threads, grad=grad, stat_max=stats[0],
             stat_sum=stats[1], stat_dot=stats[2], **named))

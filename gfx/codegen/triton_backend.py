@@ -50,13 +50,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from gfx.codegen.checks import (Fallback, FallbackReporter, check_kernel_indices,
+from gfx.codegen.checks import (Fallback, FallbackReporter, check_kernel_indices, col_rows,
                                 edge_rows_problem, message_layout_problem, operand_problem)
 from gfx.codegen.triton_expr import unsupported_expression
 from gfx.codegen.triton_render import Kernel, Layout, Module, edge_groups, render
 from gfx.ops.fused import (Backend, FusedSpec, reference_backward, reference_forward,
                            register_backend)
-from gfx.structure import csr_by_source, csr_by_target
+from gfx.structure import check_csr_columns, csr_by_source, csr_by_target
 
 DTYPES = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float32: "float32",
           torch.float64: "float64"}
@@ -219,10 +219,14 @@ def _plan(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tensor],
     return _Plan(layout, sizes, shape, tuple(t.contiguous() for t in operands))
 
 
-def _csr(edge_index: Tensor, row: int, num_rows: int):
-    """Edges grouped by ``edge_index[row]``, from the structure cache."""
-    return csr_by_target(edge_index, num_rows) if row == 1 else \
+def _csr(edge_index: Tensor, row: int, num_rows: int, readable: int):
+    """Edges grouped by ``edge_index[row]``, from the structure cache; its columns are
+    checked against the ``readable`` rows a kernel reads at them (see
+    :func:`gfx.codegen.checks.col_rows`)."""
+    csr = csr_by_target(edge_index, num_rows) if row == 1 else \
         csr_by_source(edge_index, num_rows)
+    check_csr_columns(OP, csr, readable, "an operand it indexes")
+    return csr
 
 
 def _pow2(n: int) -> int:
@@ -312,7 +316,8 @@ def triton_forward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tenso
         return out
     module, py = kernels(spec, plan.layout)
     blocks = node_blocks(plan.width)
-    csr = _csr(edge_index, 1 - src_row, dim_size)
+    csr = _csr(edge_index, 1 - src_row, dim_size,
+               col_rows(spec.kinds, plan.operands, "src", dim_size))
     _launch(py, module.kernel("forward"), (dim_size, _cdiv(plan.width, blocks["BLOCK_F"])),
             _node_values(csr, plan, out=out), blocks, spec.reduce in ("max", "min"))
     return out
@@ -352,7 +357,8 @@ def triton_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tens
     acc = torch.float64 if plan.layout.acc == "float64" else torch.float32
     blocks = node_blocks(width)
     feature_blocks = _cdiv(width, blocks["BLOCK_F"])
-    dst = _csr(edge_index, 1 - src_row, dim_size)
+    dst = _csr(edge_index, 1 - src_row, dim_size,
+               col_rows(spec.kinds, plan.operands, "src", dim_size))
     grad = grad.to(out.dtype).contiguous()
     out = out.contiguous()
     if spec.reduce == "sum":
@@ -370,7 +376,8 @@ def triton_backward(spec: FusedSpec, edge_index: Tensor, operands: Sequence[Tens
         if not wanted:
             continue
         rows = max(plan.operands[k].shape[0] for k in wanted) if side == "src" else dim_size
-        csr = _csr(edge_index, row, rows)
+        csr = _csr(edge_index, row, rows, col_rows(
+            spec.kinds, plan.operands, "dst" if side == "src" else "src", dim_size))
         buffers = {f"g{k}": torch.empty((rows, width), dtype=acc, device=out.device)
                    for k in wanted}
         _launch(py, module.kernel(f"grad_{side}"), (rows, feature_blocks),
