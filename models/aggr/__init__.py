@@ -22,6 +22,7 @@ from .quantile import MedianAggregation, QuantileAggregation
 from .resolver import aggregation_resolver
 from .set2set import Set2Set
 from .set_transformer import SetTransformerAggregation
+from .scaler import DegreeScalerAggregation
 from .softmax import SoftmaxAggregation
 from .sort import SortAggregation
 from .variance_preserving import VariancePreservingAggregation
@@ -58,12 +59,3 @@ __all__ = [
     "register_aggregation",
     "AGGREGATIONS",
 ]
-
-
-def __getattr__(name):
-    # DegreeScalerAggregation lives with PNAConv (gfx.nn.conv.pna_conv), which imports
-    # this package; importing it lazily avoids the cycle.
-    if name == "DegreeScalerAggregation":
-        from gfx.nn.conv.pna_conv import DegreeScalerAggregation
-        return DegreeScalerAggregation
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

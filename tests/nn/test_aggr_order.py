@@ -233,7 +233,7 @@ def test_resolver_knows_every_name(name, cls):
 def test_resolver_builds_with_arguments_and_degree_scaler_is_exported():
     assert isinstance(aggregation_resolver("median"), aggr.MedianAggregation)
     assert aggregation_resolver("sort", k=3).k == 3
-    from gfx.nn.conv.pna_conv import DegreeScalerAggregation
+    from gfx.nn.aggr.scaler import DegreeScalerAggregation
     assert aggr.DegreeScalerAggregation is DegreeScalerAggregation
     assert "DegreeScalerAggregation" in aggr.__all__
 

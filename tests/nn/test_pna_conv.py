@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gfx
-from gfx.nn import DegreeScalerAggregation, PNAConv
+from gfx.nn import PNAConv
+from gfx.nn.aggr import DegreeScalerAggregation
 from tests.graphs import edge_lists, neighbour_lists
 from tests.nn.test_glob import assert_lowered_matches_eager
 
