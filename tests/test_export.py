@@ -112,8 +112,8 @@ def test_export_with_dynamic_graph_sizes():
 
 @pytest.mark.slow
 def test_aoti_package_on_cpu(tmp_path):
-    """AOTInductor compiles the exported GCN to a shared library (took 111 s on a busy
-    2-core machine; tens of seconds on an idle laptop)."""
+    """AOTInductor compiles the exported GCN to a shared library (32 s on a shared
+    2-core machine, 111 s when it was busiest)."""
     torch.manual_seed(0)
     model = MODELS["gcn"]().eval()
     x, edge_index = graph()
