@@ -441,6 +441,9 @@ def _run(args, workloads: List[str], modes: List[str], variants: List[str]) -> i
         json.dump({f"{w}/{m}": r for (w, m), r in results.items()}, f, indent=1)
     plot = render_plot(results, os.path.join(args.out, "bench.png"))
     print(header + table)
+    if args.repeat < 3:
+        print(f"note: {args.repeat} timed call per cell is a quick look, not a measurement; "
+              "use --repeat 10 (or --size full) for numbers to compare")
     print(f"written under {args.out}/: bench.md, bench.json"
           + (f", {os.path.basename(plot)}" if plot else ""))
     return 0

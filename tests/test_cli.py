@@ -206,6 +206,7 @@ def test_bench_quick_run(tmp_path, capsys):
     assert status == 0, err
     assert "| gcn | inference |" in out and "repeat: 1" in out
     assert "| gcn | train |" not in out  # the quick default measures inference only
+    assert "--repeat 10" in out  # one call per cell is flagged as a quick look
     assert (out_dir / "bench.md").is_file() and str(out_dir) in out
 
 
