@@ -42,7 +42,7 @@ from torch.utils.hooks import RemovableHandle
 
 from gfx.ops import gather
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 SPECIAL_ARGS = frozenset({
     "edge_index", "edge_index_i", "edge_index_j", "index", "ptr", "size", "size_i",
@@ -370,7 +370,7 @@ class MessagePassing(torch.nn.Module):
                                         adj_t, coll)
         else:
             if adj_t is not None:
-                edge_index, _ = to_edge_index(adj_t)
+                edge_index, _ = adj_t_to_edge_index(adj_t)
             if self.decomposed_layers > 1:
                 out = self._decomposed_message_aggregate(edge_index, size, kwargs)
             else:
@@ -470,7 +470,7 @@ class MessagePassing(torch.nn.Module):
         """Compute per-edge values with :meth:`edge_update`, lifting ``_i``/``_j`` args."""
         size, adj_t = self._check_input(edge_index, size)
         if adj_t is not None:
-            edge_index, _ = to_edge_index(adj_t)
+            edge_index, _ = adj_t_to_edge_index(adj_t)
         size = self._size_list(size)
         coll = self._collect(self._edge_update_sig.names, self._edge_update_sig.defaults,
                              edge_index, size, kwargs, "edge_update")

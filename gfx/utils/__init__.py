@@ -24,7 +24,8 @@ from .negative_sampling import (batched_negative_sampling, negative_sampling,
                                 structured_negative_sampling_feasible)
 from .num_nodes import maybe_num_nodes
 from .one_hot import one_hot
-from .sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
+from .sparse import (adj_t_to_edge_index, edge_index_to_adj_t, is_torch_sparse_tensor,
+                     to_edge_index, to_torch_coo_tensor)
 from .random_graphs import (barabasi_albert_graph, erdos_renyi_graph, mask_feature,
                             shuffle_node, stochastic_blockmodel_graph)
 from .subgraph import bipartite_subgraph, k_hop_subgraph, subgraph
@@ -55,6 +56,6 @@ __all__ = [
     "segregate_self_loops", "shuffle_node", "softmax", "sort_edge_index",
     "stochastic_blockmodel_graph", "structured_negative_sampling",
     "structured_negative_sampling_feasible", "subgraph", "to_dense_adj", "to_dense_batch",
-    "to_edge_index", "to_networkx", "to_scipy_sparse_matrix", "to_torch_coo_tensor",
+    "adj_t_to_edge_index", "edge_index_to_adj_t", "to_edge_index", "to_networkx", "to_scipy_sparse_matrix", "to_torch_coo_tensor",
     "to_undirected", "train_test_split_edges", "unbatch", "unbatch_edge_index",
 ]

@@ -9,7 +9,7 @@ from torch.nn import Parameter
 from gfx.message_passing import MessagePassing
 from gfx.nn.conv.gat_conv import attention_self_loops
 from gfx.utils import softmax
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 # The helper is imported by name, so this module's binding must be wrapped as well.
 torch.fx.wrap("attention_self_loops")
@@ -61,7 +61,7 @@ class AGNNConv(MessagePassing):
             raise ValueError("AGNNConv: 'x' must be one node feature tensor; bipartite "
                              "(source, target) pairs are not supported")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if self.add_self_loops:
             n = x.shape[self.node_dim]
             edge_index = attention_self_loops(edge_index, None, (n, n))[0]

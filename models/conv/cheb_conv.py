@@ -13,7 +13,7 @@ from gfx.nn import inits
 from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.structure import memo
-from gfx.utils import is_torch_sparse_tensor, is_tracing, remove_self_loops, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, remove_self_loops, adj_t_to_edge_index
 
 NORMALIZATIONS = (None, "sym", "rw")
 LambdaMax = Union[None, float, Tensor]
@@ -167,7 +167,7 @@ class ChebConv(MessagePassing):
         if isinstance(x, (tuple, list)):
             raise ValueError("ChebConv does not support bipartite (source, target) inputs")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if lambda_max is None and self.normalization is None:
             raise ValueError("ChebConv: normalization=None needs 'lambda_max' (the largest "

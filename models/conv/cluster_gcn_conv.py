@@ -11,7 +11,7 @@ from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.structure import memo
 from gfx.utils import (add_self_loops as add_loops, is_torch_sparse_tensor, is_tracing,
-                       remove_self_loops, to_edge_index)
+                       remove_self_loops, adj_t_to_edge_index)
 
 
 def _cluster_gcn_norm(edge_index: Tensor, num_nodes: int, diag_lambda: float,
@@ -115,7 +115,7 @@ class ClusterGCNConv(MessagePassing):
             raise ValueError("ClusterGCNConv does not support bipartite (source, target) "
                              "inputs")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if not is_tracing(x) and self.in_channels > 0 and x.shape[-1] != self.in_channels:
             raise ValueError(f"ClusterGCNConv: 'x' must have in_channels={self.in_channels} "
                              f"features in its last dimension, got shape {list(x.shape)}")

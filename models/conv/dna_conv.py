@@ -13,7 +13,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.conv.gcn_conv import gcn_norm
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 # Normalisation is graph structure: one call in captured graphs (see gcn_conv).
 torch.fx.wrap("gcn_norm")
@@ -174,7 +174,7 @@ class DNAConv(MessagePassing):
             raise ValueError(f"DNAConv: 'x' must have shape [num_nodes, num_layers, "
                              f"{channels}] (the history of each node), got {list(x.shape)}")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if edge_weight is not None and not is_tracing(edge_weight, edge_index) and (
                 edge_weight.dim() != 1 or edge_weight.shape[0] != edge_index.shape[1]):

@@ -15,7 +15,7 @@ from gfx.ops import scatter
 from gfx.ops._checks import is_tracing
 from gfx.structure import memo
 from gfx.utils.loops import add_remaining_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 AGGREGATORS = ("sum", "mean", "symnorm", "max", "min", "std", "var")
 
@@ -112,7 +112,7 @@ class EGConv(MessagePassing):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if not is_tracing(x) and (x.dim() != 2 or
                                   (self.in_channels > 0 and x.shape[-1] != self.in_channels)):
             raise ValueError(f"EGConv: 'x' must have shape [num_nodes, {self.in_channels}], "

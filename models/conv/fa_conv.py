@@ -11,7 +11,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn.conv.gcn_conv import gcn_norm
 from gfx.nn.dense.linear import Linear
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 # Normalisation is graph structure: keep it one call in captured graphs (see gcn_conv).
 torch.fx.wrap("gcn_norm")
@@ -83,7 +83,7 @@ class FAConv(MessagePassing):
                 edge_weight: Optional[Tensor] = None,
                 return_attention_weights: Optional[bool] = None):
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             if not self.normalize and edge_weight is None:
                 edge_weight = values
         if self.normalize:

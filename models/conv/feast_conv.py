@@ -12,7 +12,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn.conv.gat_conv import attention_self_loops
 from gfx.nn.conv.graph_conv import check_node_channels
 from gfx.nn.dense.linear import Linear
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 # Loop replacement is graph structure: one call in captured graphs (see gat_conv).
 torch.fx.wrap("attention_self_loops")
@@ -77,7 +77,7 @@ class FeaStConv(MessagePassing):
 
     def forward(self, x: Union[Tensor, Tuple[Tensor, Tensor]], edge_index: Tensor) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
         if pair[1] is None:
             raise ValueError("FeaStConv: target node features are required (q uses "

@@ -11,7 +11,7 @@ from torch.nn import ModuleList, ReLU
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.dense.linear import Linear
-from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, adj_t_to_edge_index
 
 
 def edges_of_type(edge_index: Tensor, edge_type: Tensor, num_relations: int
@@ -108,7 +108,7 @@ class FiLMConv(MessagePassing):
                 raise ValueError("FiLMConv: with num_relations > 1 pass an edge_index and "
                                  "'edge_type' (a sparse adjacency has no edge order to "
                                  "match them)")
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if self.num_relations > 1 and edge_type is None:
             raise ValueError(f"FiLMConv: built with num_relations={self.num_relations}, so "
                              f"'edge_type' is required")

@@ -20,7 +20,7 @@ from gfx.ops import scatter
 from gfx.structure import memo
 from gfx.utils import is_tracing, softmax
 from gfx.utils.loops import add_self_loops, remove_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index, edge_index_to_adj_t
 
 FillValue = Union[float, Tensor, str]
 
@@ -198,7 +198,7 @@ class GATConv(MessagePassing):
         sparse_shape = None
         if is_torch_sparse_tensor(edge_index):
             sparse_shape = tuple(edge_index.shape[:2])  # [num_targets, num_sources]
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
         check_node_channels("GATConv", pair, self._in_pair)
         if self.residual and pair[1] is None:
@@ -242,7 +242,7 @@ class GATConv(MessagePassing):
             out = out + self.bias
         if return_attention_weights:
             if sparse_shape is not None:  # the reference's form: a sparse [N_dst, N_src, H]
-                adj = to_torch_coo_tensor(edge_index, alpha, (sparse_shape[1], sparse_shape[0]))
+                adj = edge_index_to_adj_t(edge_index, alpha, (sparse_shape[1], sparse_shape[0]))
                 return out, (adj, adj.values())  # alpha in the sparse tensor's order
             return out, (edge_index, alpha)
         return out

@@ -11,7 +11,7 @@ from torch.nn import Parameter
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.utils import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class GatedGraphConv(MessagePassing):
@@ -62,7 +62,7 @@ class GatedGraphConv(MessagePassing):
             raise ValueError("GatedGraphConv: 'x' must be one node feature tensor; "
                              "bipartite (source, target) pairs are not supported")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if not is_tracing(x) and x.shape[-1] > self.out_channels:
             raise ValueError(f"GatedGraphConv: 'x' has {x.shape[-1]} channels, more than "

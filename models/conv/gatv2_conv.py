@@ -14,7 +14,7 @@ from gfx.nn.conv.gat_conv import FillValue, attention_self_loops, check_edge_att
 from gfx.nn.conv.graph_conv import check_node_channels
 from gfx.nn.dense.linear import Linear
 from gfx.utils import softmax
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 # The helper is imported by name, so this module's binding must be wrapped as well.
 torch.fx.wrap("attention_self_loops")
@@ -122,7 +122,7 @@ class GATv2Conv(MessagePassing):
                 return_attention_weights: Optional[bool] = None):
         H, C = self.heads, self.out_channels
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
         if pair[1] is None:
             raise ValueError("GATv2Conv: target node features are required (the scores "

@@ -11,7 +11,7 @@ from torch.nn import Parameter
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.conv.gcn_conv import gcn_norm
-from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, adj_t_to_edge_index
 
 # gcn_norm is graph structure: one node in a captured graph (see gcn_conv.py).
 torch.fx.wrap("gcn_norm")
@@ -90,7 +90,7 @@ class GCN2Conv(MessagePassing):
     def forward(self, x: Tensor, x_0: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if not is_tracing(x):
             self._check_inputs(x, x_0, edge_index, edge_weight)

@@ -14,7 +14,7 @@ from gfx.ops import scatter
 from gfx.ops._checks import is_tracing
 from gfx.structure import memo
 from gfx.utils.loops import add_remaining_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index, to_torch_coo_tensor
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index, edge_index_to_adj_t
 
 
 def _gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor], num_nodes: int,
@@ -62,10 +62,10 @@ def gcn_norm(edge_index: Tensor, edge_weight: Optional[Tensor] = None,
     """
     if is_torch_sparse_tensor(edge_index):  # a sparse adj_t in, a normalised adj_t out
         adj_t = edge_index
-        index, values = to_edge_index(adj_t)
+        index, values = adj_t_to_edge_index(adj_t)
         index, weight = _gcn_norm(index, values, adj_t.size(0), improved, add_self_loops,
                                   "source_to_target", dtype or values.dtype)
-        out = to_torch_coo_tensor(index, weight, (adj_t.size(1), adj_t.size(0)))
+        out = edge_index_to_adj_t(index, weight, (adj_t.size(1), adj_t.size(0)))
         return (out if adj_t.layout == torch.sparse_coo else
                 out.to_sparse(layout=adj_t.layout)), None
     if num_nodes is None:
@@ -147,7 +147,7 @@ class GCNConv(MessagePassing):
             raise ValueError("GCNConv does not support bipartite (source, target) inputs; "
                              "use SAGEConv or GraphConv for bipartite message passing")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if edge_weight is not None and not is_tracing(edge_weight) and edge_weight.dim() != 1:
             raise ValueError(f"GCNConv: 'edge_weight' must be 1-D [num_edges], got shape "

@@ -13,7 +13,7 @@ from torch.nn import Identity, Parameter
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.dense.linear import Linear
-from gfx.utils import is_torch_sparse_tensor, is_tracing, softmax, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, softmax, adj_t_to_edge_index
 
 ATTENTION_TYPES = ("additive", "dot_product")
 
@@ -141,7 +141,7 @@ class GeneralConv(MessagePassing):
                                  "together with 'edge_attr', so that their orders agree")
             if size is None:
                 size = (edge_index.shape[1], edge_index.shape[0])
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if self.in_edge_channels is not None and edge_attr is None:
             raise ValueError(f"GeneralConv: built with in_edge_channels="
                              f"{self.in_edge_channels}, so 'edge_attr' is required")

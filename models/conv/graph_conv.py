@@ -8,7 +8,7 @@ from torch import Tensor
 from gfx.message_passing import MessagePassing
 from gfx.nn.dense.linear import Linear
 from gfx.utils import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 def check_node_channels(layer: str, x: Tuple[Optional[Tensor], Optional[Tensor]],
@@ -79,7 +79,7 @@ class GraphConv(MessagePassing):
         if is_torch_sparse_tensor(edge_index):
             if size is None:  # adj_t is [num_targets, num_sources]
                 size = (edge_index.size(1), edge_index.size(0))
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if isinstance(x, Tensor):
             x = (x, x)

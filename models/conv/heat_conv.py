@@ -12,7 +12,7 @@ from gfx.nn.conv.gat_conv import check_edge_attr
 from gfx.nn.dense.linear import HeteroLinear
 from gfx.nn.dense.linear import Linear
 from gfx.utils import is_tracing, softmax
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class HEATConv(MessagePassing):
@@ -100,7 +100,7 @@ class HEATConv(MessagePassing):
     def forward(self, x: Tensor, edge_index: Tensor, node_type: Tensor, edge_type: Tensor,
                 edge_attr: Optional[Tensor] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if edge_attr is None:
             raise ValueError(f"HEATConv: 'edge_attr' is required ([num_edges, "
                              f"{self.edge_dim}] edge attributes)")

@@ -14,7 +14,7 @@ from gfx.nn import inits
 from gfx.nn.dense.linear import HeteroDictLinear, HeteroLinear
 from gfx.ops._checks import is_tracing
 from gfx.utils import softmax
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 EdgeType = Tuple[str, str, str]
 Metadata = Tuple[List[str], List[EdgeType]]
@@ -78,7 +78,7 @@ def check_inputs(owner: str, x_dict, edge_index_dict, edge_types: list,
 def as_edge_index(edge_index):
     """A ``[2, E]`` edge index (a sparse ``adj_t`` is converted)."""
     if is_torch_sparse_tensor(edge_index):
-        return to_edge_index(edge_index)[0]
+        return adj_t_to_edge_index(edge_index)[0]
     return edge_index
 
 

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from gfx.message_passing import MessagePassing
 from gfx.nn.dense.linear import Linear
-from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, adj_t_to_edge_index
 
 
 class LEConv(MessagePassing):
@@ -62,7 +62,7 @@ class LEConv(MessagePassing):
             x = (x, x)
         if is_torch_sparse_tensor(edge_index):
             size = (edge_index.shape[1], edge_index.shape[0])
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         else:
             size = None

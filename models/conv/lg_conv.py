@@ -8,7 +8,7 @@ from torch import Tensor
 
 from gfx.message_passing import MessagePassing
 from gfx.nn.conv.gcn_conv import gcn_norm
-from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, adj_t_to_edge_index
 
 # gcn_norm is graph structure: one node in a captured graph (see gcn_conv.py).
 torch.fx.wrap("gcn_norm")
@@ -45,7 +45,7 @@ class LGConv(MessagePassing):
         if isinstance(x, (tuple, list)):
             raise ValueError("LGConv does not support bipartite (source, target) inputs")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if not is_tracing(x) and edge_weight is not None and \
                 edge_weight.shape != (edge_index.shape[-1],):

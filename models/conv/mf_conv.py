@@ -11,7 +11,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn.dense.linear import Linear
 from gfx.ops import gather, scatter
 from gfx.structure import memo
-from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, adj_t_to_edge_index
 
 
 def _degree_buckets(edge_index: Tensor, num_targets: int, max_degree: int,
@@ -106,7 +106,7 @@ class MFConv(MessagePassing):
         if is_torch_sparse_tensor(edge_index):
             if size is None:
                 size = (edge_index.shape[1], edge_index.shape[0])
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         x_src, x_dst = x
         if not is_tracing(x_src):
             for side, value in (("source", x_src), ("target", x_dst)):

@@ -12,7 +12,7 @@ from gfx.nn import inits
 from gfx.nn.conv.gcn_conv import gcn_norm
 from gfx.nn.dense.linear import Linear
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 # Normalisation is graph structure: one call in captured graphs (see gcn_conv).
 torch.fx.wrap("gcn_norm")
@@ -76,7 +76,7 @@ class MixHopConv(MessagePassing):
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if edge_weight is not None and not is_tracing(edge_weight, edge_index) and (
                 edge_weight.dim() != 1 or edge_weight.shape[0] != edge_index.shape[1]):

@@ -13,7 +13,7 @@ from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.ops._checks import is_tracing
 from gfx.structure import memo
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 def _coo(indices: Tensor, values: Tensor, n: int) -> Tensor:
@@ -125,7 +125,7 @@ class PANConv(MessagePassing):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tuple[Tensor, Tensor]:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if not is_tracing(x) and x.dim() != 2:
             raise ValueError(f"PANConv: 'x' must have shape [num_nodes, in_channels], got "
                              f"{list(x.shape)}")

@@ -11,7 +11,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.conv.gat_conv import attention_self_loops
 from gfx.utils import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 PairOpt = Union[Optional[Tensor], Tuple[Optional[Tensor], Optional[Tensor]]]
 Pair = Union[Tensor, Tuple[Tensor, Tensor]]
@@ -28,7 +28,7 @@ def point_inputs(layer: str, x: PairOpt, pos: Pair, edge_index: Tensor, loops: b
     self-loop is replaced by one loop per node of the smaller node set.
     """
     if is_torch_sparse_tensor(edge_index):
-        edge_index, _ = to_edge_index(edge_index)
+        edge_index, _ = adj_t_to_edge_index(edge_index)
     x = (x, None) if not isinstance(x, (tuple, list)) else tuple(x)
     def as_pair(v):
         if isinstance(v, Tensor):

@@ -7,7 +7,7 @@ from torch import Tensor
 from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.utils import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class PointGNNConv(MessagePassing):
@@ -58,7 +58,7 @@ class PointGNNConv(MessagePassing):
             raise ValueError("PointGNNConv: 'x' and 'pos' must be tensors (the operator is "
                              "not bipartite: the output adds x_i)")
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if not is_tracing(x, pos) and x.shape[0] != pos.shape[0]:
             raise ValueError(f"PointGNNConv: 'x' has {x.shape[0]} rows but 'pos' has "
                              f"{pos.shape[0]}")

@@ -14,7 +14,7 @@ from gfx.nn.conv.gat_conv import check_edge_attr
 from gfx.nn.dense.linear import Linear
 from gfx.ops import scatter
 from gfx.utils import is_tracing, softmax
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 MECHANISMS = ("within-relation", "across-relation")
 MODES = ("additive-self-attention", "multiplicative-self-attention")
@@ -180,7 +180,7 @@ class RGATConv(MessagePassing):
                 edge_attr: Optional[Tensor] = None, size: Optional[Tuple[int, int]] = None,
                 return_attention_weights: Optional[bool] = None):
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         self._check(x, edge_index, edge_type, edge_attr)
         if edge_attr is not None:
             edge_attr = edge_attr.reshape(edge_attr.shape[0], self.edge_dim)

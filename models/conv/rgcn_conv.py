@@ -11,7 +11,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.ops import gather, scatter
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 AGGRS = ("add", "sum", "mean", "max")
 
@@ -174,7 +174,7 @@ class RGCNConv(MessagePassing):
         if x_dst is None:
             x_dst = torch.arange(self._in_pair[1], device=device)
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_type = values.long() if edge_type is None else edge_type
         if edge_type is None:
             raise ValueError(f"{name}: 'edge_type' is required (one relation id per edge), "

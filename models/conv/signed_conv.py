@@ -9,7 +9,7 @@ from torch import Tensor
 from gfx.message_passing import MessagePassing
 from gfx.nn.dense.linear import Linear
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class SignedConv(MessagePassing):
@@ -83,9 +83,9 @@ class SignedConv(MessagePassing):
     def forward(self, x: Union[Tensor, Tuple[Tensor, Tensor]], pos_edge_index: Tensor,
                 neg_edge_index: Tensor) -> Tensor:
         if is_torch_sparse_tensor(pos_edge_index):
-            pos_edge_index, _ = to_edge_index(pos_edge_index)
+            pos_edge_index, _ = adj_t_to_edge_index(pos_edge_index)
         if is_torch_sparse_tensor(neg_edge_index):
-            neg_edge_index, _ = to_edge_index(neg_edge_index)
+            neg_edge_index, _ = adj_t_to_edge_index(neg_edge_index)
         src, dst = (x, x) if isinstance(x, Tensor) else tuple(x)
         if dst is None:
             raise ValueError("SignedConv: the target node features of 'x' are needed "

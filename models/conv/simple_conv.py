@@ -10,7 +10,7 @@ from gfx.message_passing import MessagePassing
 from gfx.structure import memo
 from gfx.utils import is_tracing
 from gfx.utils.loops import add_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 COMBINE_ROOT = (None, "sum", "cat", "self_loop")
 
@@ -71,7 +71,7 @@ class SimpleConv(MessagePassing):
                 edge_weight: Optional[Tensor] = None,
                 size: Optional[Tuple[int, int]] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if isinstance(x, Tensor):
             x = (x, x)

@@ -16,7 +16,7 @@ from gfx.ops._checks import is_tracing
 from gfx.utils import (batched_negative_sampling, dropout_edge, is_undirected,
                        negative_sampling, softmax, to_undirected)
 from gfx.utils.loops import add_self_loops, remove_self_loops
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 ATTENTION_TYPES = ("MX", "SD")
 
@@ -145,7 +145,7 @@ class SuperGATConv(MessagePassing):
                 batch: Optional[Tensor] = None) -> Tensor:
         N, H, C = x.shape[0], self.heads, self.out_channels
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         if self.add_self_loops:
             edge_index = _replace_loops(edge_index, N)
         h = self.lin(x).view(-1, H, C)

@@ -13,7 +13,7 @@ from gfx.nn.conv.gat_conv import check_edge_attr
 from gfx.nn.conv.graph_conv import check_node_channels
 from gfx.nn.dense.linear import Linear
 from gfx.utils import softmax
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class TransformerConv(MessagePassing):
@@ -111,7 +111,7 @@ class TransformerConv(MessagePassing):
                 return_attention_weights: Optional[bool] = None):
         H, C = self.heads, self.out_channels
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
         if pair[1] is None:
             raise ValueError("TransformerConv: target node features are required (they "

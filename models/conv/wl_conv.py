@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from gfx.ops import scatter
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class WLConv(torch.nn.Module):
@@ -46,7 +46,7 @@ class WLConv(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         x = self._colours(x)
         if is_torch_sparse_tensor(edge_index):
-            edge_index, _ = to_edge_index(edge_index)
+            edge_index, _ = adj_t_to_edge_index(edge_index)
         self._check_graph(edge_index, x.shape[0])
         num_nodes = x.shape[0]
         source, target = edge_index[0], edge_index[1]

@@ -9,7 +9,7 @@ from torch import Tensor
 from gfx.message_passing import MessagePassing
 from gfx.ops import scatter
 from gfx.ops._checks import is_tracing
-from gfx.utils.sparse import is_torch_sparse_tensor, to_edge_index
+from gfx.utils.sparse import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class WLConvContinuous(MessagePassing):
@@ -44,7 +44,7 @@ class WLConvContinuous(MessagePassing):
                 edge_weight: Optional[Tensor] = None,
                 size: Optional[Tuple[int, int]] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         pair = (x, x) if isinstance(x, Tensor) else tuple(x)
         if edge_weight is None:

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from gfx.message_passing import MessagePassing
 from gfx.nn.conv.gcn_conv import gcn_norm
-from gfx.utils import is_torch_sparse_tensor, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, adj_t_to_edge_index
 
 
 class LabelPropagation(MessagePassing):
@@ -62,7 +62,7 @@ class LabelPropagation(MessagePassing):
             out = torch.zeros_like(y)
             out[mask] = y[mask]
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if edge_weight is None:
             edge_index, edge_weight = gcn_norm(edge_index, None, y.size(0),

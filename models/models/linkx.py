@@ -13,7 +13,7 @@ from gfx.message_passing import MessagePassing
 from gfx.nn import inits
 from gfx.nn.dense.linear import Linear
 from gfx.nn.models.mlp import MLP
-from gfx.utils import is_torch_sparse_tensor, is_tracing, to_edge_index
+from gfx.utils import is_torch_sparse_tensor, is_tracing, adj_t_to_edge_index
 
 
 class SparseLinear(MessagePassing):
@@ -43,7 +43,7 @@ class SparseLinear(MessagePassing):
 
     def forward(self, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> Tensor:
         if is_torch_sparse_tensor(edge_index):
-            edge_index, values = to_edge_index(edge_index)
+            edge_index, values = adj_t_to_edge_index(edge_index)
             edge_weight = values if edge_weight is None else edge_weight
         if not is_tracing(edge_index) and edge_index.numel() and \
                 int(edge_index[0].max()) >= self.in_channels:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import gfx
 from gfx.nn import GATConv
 from gfx.structure import cache_clear, cache_info
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import edge_lists
 
 
@@ -119,7 +119,7 @@ def test_gat_sparse_adjacency_and_lazy():
     x = torch.randn(4, 5)
     expected = conv(x, edge_index)
     assert conv.lin.weight.shape == (6, 5)
-    torch.testing.assert_close(conv(x, to_torch_coo_tensor(edge_index, size=(4, 4))), expected)
+    torch.testing.assert_close(conv(x, edge_index_to_adj_t(edge_index, size=(4, 4))), expected)
 
 
 def test_gat_state_dict_layout():

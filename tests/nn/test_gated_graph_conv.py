@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gfx.nn import GatedGraphConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import dense_adjacency, edge_lists
 from tests.nn.test_gat_conv import assert_lowered_matches_eager
 
@@ -40,7 +40,7 @@ def test_gated_graph_state_dict_and_sparse_weights():
         "weight": (2, 4, 4), "rnn.weight_ih": (12, 4), "rnn.weight_hh": (12, 4)}
     ei, w = torch.tensor([[0, 1, 2], [1, 2, 0]]), torch.tensor([0.5, 2.0, 1.5])
     x = torch.randn(3, 4)
-    torch.testing.assert_close(conv(x, to_torch_coo_tensor(ei, w, (3, 3))), conv(x, ei, w))
+    torch.testing.assert_close(conv(x, edge_index_to_adj_t(ei, w, (3, 3))), conv(x, ei, w))
 
 
 class Weighted(torch.nn.Module):

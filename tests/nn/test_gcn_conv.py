@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from gfx.nn import GCNConv
 from gfx.structure import cache_clear, cache_info
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import dense_adjacency, edge_lists
 
 
@@ -66,7 +66,7 @@ def test_gcn_sparse_adjacency_equals_edge_index():
     edge_index = torch.tensor([[0, 1, 1, 2, 3], [1, 0, 2, 3, 0]])
     x = torch.randn(4, 4)
     expected = conv(x, edge_index)
-    adj_t = to_torch_coo_tensor(edge_index, size=(4, 4))
+    adj_t = edge_index_to_adj_t(edge_index, size=(4, 4))
     for layout_adj in (adj_t, adj_t.to_sparse_csr(), adj_t.to_sparse_csc()):
         torch.testing.assert_close(conv(x, layout_adj), expected)
 

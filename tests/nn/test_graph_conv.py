@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gfx.nn import GraphConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import dense_adjacency, edge_lists, neighbour_lists
 from tests.nn.test_gat_conv import assert_lowered_matches_eager
 
@@ -42,7 +42,7 @@ def test_graph_conv_sparse_lazy_and_state_dict():
     conv = GraphConv(-1, 3)
     ei, w = torch.tensor([[0, 1, 2, 2], [1, 2, 0, 1]]), torch.tensor([1.0, 2.0, 3.0, 4.0])
     x = torch.randn(3, 5)
-    torch.testing.assert_close(conv(x, to_torch_coo_tensor(ei, w, (3, 3))), conv(x, ei, w))
+    torch.testing.assert_close(conv(x, edge_index_to_adj_t(ei, w, (3, 3))), conv(x, ei, w))
     assert {k: tuple(v.shape) for k, v in conv.state_dict().items()} == {
         "lin_rel.weight": (3, 5), "lin_rel.bias": (3,), "lin_root.weight": (3, 5)}
     assert set(GraphConv((2, 4), 3, bias=False).state_dict()) == {"lin_rel.weight",

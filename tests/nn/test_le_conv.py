@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gfx.nn import LEConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import edge_lists
 from tests.nn.test_lg_conv import PairInput, assert_lowers
 
@@ -39,7 +39,7 @@ def test_le_homogeneous_sparse_and_lowers():
     w = torch.rand(5)
     torch.testing.assert_close(conv(x, ei, w),
                                loop_le(conv, x, x, ei, w).float(), rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(conv(x, to_torch_coo_tensor(ei, w, (4, 4))), conv(x, ei, w))
+    torch.testing.assert_close(conv(x, edge_index_to_adj_t(ei, w, (4, 4))), conv(x, ei, w))
     assert_lowers(conv, x, ei)
     assert_lowers(PairInput(LEConv((3, 2), 4)), torch.randn(5, 3), torch.randn(3, 2),
                   torch.tensor([[0, 4, 2, 2], [0, 1, 1, 2]]))

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gfx.nn import MessagePassing
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import edge_lists, neighbour_lists
 
 
@@ -118,7 +118,7 @@ def test_sparse_adjacency_layouts():
     edge_index = torch.tensor([[0, 1, 1, 3], [1, 0, 2, 2]])
     x = torch.randn(4, 3)
     expected = MessagePassing(aggr="mean").propagate(edge_index, x=x)
-    adj_t = to_torch_coo_tensor(edge_index, size=(4, 4))
+    adj_t = edge_index_to_adj_t(edge_index, size=(4, 4))
     for adj in (adj_t, adj_t.to_sparse_csr(), adj_t.to_sparse_csc()):
         torch.testing.assert_close(MessagePassing(aggr="mean").propagate(adj, x=x), expected)
 
@@ -130,7 +130,7 @@ def test_message_and_aggregate_used_for_sparse_input():
 
     edge_index = torch.tensor([[0, 1, 1], [1, 0, 2]])
     x = torch.randn(3, 2)
-    adj_t = to_torch_coo_tensor(edge_index, size=(3, 3))
+    adj_t = edge_index_to_adj_t(edge_index, size=(3, 3))
     torch.testing.assert_close(Fused().propagate(adj_t, x=x),
                                MessagePassing().propagate(edge_index, x=x))
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gfx.nn import PANConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import dense_adjacency, edge_lists
 
 
@@ -43,7 +43,7 @@ def test_layout_repr_sparse_input_and_gradcheck():
     assert conv.weight.tolist() == [0.5, 0.5, 0.5]
     ei = torch.tensor([[0, 1, 2, 2], [1, 2, 0, 1]])
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    adj = to_torch_coo_tensor(ei, size=(3, 3))
+    adj = edge_index_to_adj_t(ei, size=(3, 3))
     torch.testing.assert_close(conv(x, adj)[0], conv(x, ei)[0])
     assert torch.autograd.gradcheck(lambda a: conv(a, ei)[0], (x,))
     # The path weights get the gradient of the dense formula.

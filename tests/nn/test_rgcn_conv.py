@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 import gfx
 from gfx.nn.conv.rgcn_conv import FastRGCNConv, RGCNConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import edge_lists
 
 
@@ -97,7 +97,7 @@ def test_sparse_adjacency_carries_the_relations_and_sorting_is_optional():
     x = torch.randn(4, 3)
     conv = RGCNConv(3, 2, 3)
     expected = conv(x, edge_index, edge_type)
-    adj_t = to_torch_coo_tensor(edge_index, edge_type, size=(4, 4))
+    adj_t = edge_index_to_adj_t(edge_index, edge_type, size=(4, 4))
     torch.testing.assert_close(conv(x, adj_t), expected)
     order = edge_type.argsort(stable=True)
     sorted_conv = RGCNConv(3, 2, 3, is_sorted=True)

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 import gfx
 from gfx.nn import SimpleConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import edge_lists, neighbour_lists
 from tests.nn.test_gat_conv import assert_lowered_matches_eager
 
@@ -51,7 +51,7 @@ def test_simple_conv_sparse_values_are_weights_and_multi_aggr():
     ei, w = torch.tensor([[0, 1, 2, 2], [1, 2, 0, 1]]), torch.tensor([1.0, 2.0, 3.0, 4.0])
     x = torch.randn(3, 2)
     conv = SimpleConv()
-    torch.testing.assert_close(conv(x, to_torch_coo_tensor(ei, w, (3, 3))), conv(x, ei, w))
+    torch.testing.assert_close(conv(x, edge_index_to_adj_t(ei, w, (3, 3))), conv(x, ei, w))
     out = SimpleConv(aggr=["sum", "max"])(x, ei)
     torch.testing.assert_close(out, torch.cat([SimpleConv()(x, ei),
                                                SimpleConv(aggr="max")(x, ei)], dim=1))

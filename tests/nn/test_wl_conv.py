@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gfx.nn import WLConv
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import edge_lists, neighbour_lists
 
 
@@ -73,7 +73,7 @@ def test_one_hot_sparse_input_and_histogram():
     x = torch.eye(2)[[0, 1, 1, 0]]
     out = conv(x, ei)
     assert out.tolist() == conv(torch.tensor([0, 1, 1, 0]), ei).tolist()
-    assert torch.equal(conv(x, to_torch_coo_tensor(ei, size=(4, 4))), out)
+    assert torch.equal(conv(x, edge_index_to_adj_t(ei, size=(4, 4))), out)
     colours = conv(out, ei)
     hist = conv.histogram(colours, torch.tensor([0, 0, 1, 1]))
     expected = torch.zeros(2, len(conv.hashmap), dtype=torch.long)

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gfx.nn import WLConvContinuous
-from gfx.utils import to_torch_coo_tensor
+from gfx.utils import edge_index_to_adj_t
 from tests.graphs import dense_adjacency, edge_lists
 
 
@@ -36,7 +36,7 @@ def test_missing_targets_sparse_and_repr():
     ei = torch.tensor([[0, 1], [2, 2]])
     torch.testing.assert_close(conv((x, None), ei, size=(2, 3)), torch.tensor([[0.0], [0.0], [3.0]]))
     sq = torch.tensor([[0, 1, 1], [1, 0, 0]])
-    adj = to_torch_coo_tensor(sq, size=(2, 2))
+    adj = edge_index_to_adj_t(sq, size=(2, 2))
     torch.testing.assert_close(conv(x, adj), conv(x, sq))
     assert str(conv) == "WLConvContinuous()"
 
