@@ -148,6 +148,9 @@ def _set_training(cfg: CN) -> None:
     t.iter_per_epoch = 32
     t.walk_length = 4
     t.neighbor_sizes = [20, 15, 10, 5]
+    # Node blocks / clusters of the 'random_node' and 'cluster' samplers; the reference's
+    # loader reads this key without giving it a default (gfx).
+    t.train_parts = 20
     v = cfg.val = CN()
     v.sample_node = False
     v.sampler = "full_batch"

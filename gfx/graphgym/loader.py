@@ -3,8 +3,10 @@
 
 :func:`create_loader` returns one loader per split (train, val[, test]):
 
-* **node** tasks on one graph: every loader yields the whole graph; the node head picks
-  the nodes of ``<split>_mask``.  A graph that ships all three masks (Planetoid, the
+* **node** tasks on one graph: the loader of each split yields what its sampler
+  (``cfg.train.sampler`` for training, ``cfg.val.sampler`` for the others, see
+  :func:`get_loader`) makes of the graph; the node head picks the nodes of
+  ``<split>_mask`` in each batch.  A graph that ships all three masks (Planetoid, the
   synthetic node dataset) keeps them; otherwise the nodes are split at random by
   ``cfg.dataset.split``;
 * **graph** tasks (and node tasks on many graphs): the graphs are split by
@@ -20,7 +22,7 @@ Built-in datasets (``cfg.dataset.format: PyG`` or ``gfx``; names are case-insens
 from __future__ import annotations
 
 import copy
-from typing import List
+from typing import List, Optional
 
 import torch
 
@@ -30,9 +32,13 @@ from gfx.graphgym.config import cfg
 from gfx.graphgym.link_split import make_link_splits
 from gfx.graphgym.register import dataset_dict, loader_dict, register_dataset
 from gfx.graphgym.splits import SPLIT_NAMES, split_indices
+from gfx.loader import (ClusterData, ClusterLoader, GraphSAINTEdgeSampler,
+                        GraphSAINTNodeSampler, GraphSAINTRandomWalkSampler, NeighborLoader,
+                        RandomNodeLoader)
 
 FORMATS = ("PyG", "gfx")
-SAMPLERS = ("full_batch",)
+SAMPLERS = ("full_batch", "neighbor", "random_node", "saint_rw", "saint_node", "saint_edge",
+            "cluster")
 TRANSFORMS = ("none", "normalize_features")
 
 for _name in ("Cora", "CiteSeer", "PubMed"):
@@ -145,32 +151,109 @@ def create_dataset() -> List[InMemoryDataset]:
     return [full[index] for index in splits]
 
 
+class SeedMasks:
+    """Batch transform of the ``neighbor`` sampler: keep each ``<split>_mask`` on the
+    batch's seed nodes only (its first ``batch_size`` nodes).
+
+    The other nodes of a sampled batch are there to feed the seeds' neighbourhoods; their
+    own outputs see a truncated neighbourhood, so they are neither scored nor trained on,
+    and every node of a split is scored exactly once per pass over the loader.
+    """
+
+    def __call__(self, batch):
+        seed = torch.arange(batch.num_nodes) < batch.batch_size
+        for name in SPLIT_NAMES:
+            key = f"{name}_mask"
+            if key in batch:
+                batch[key] = batch[key] & seed
+        return batch
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _one_graph(dataset: InMemoryDataset, sampler: str):
+    if len(dataset) != 1 or cfg.dataset.task != "node":
+        raise ValueError(f"cfg.train.sampler '{sampler}' samples the nodes of one graph: "
+                         f"it needs cfg.dataset.task 'node' on a dataset of one graph, got "
+                         f"task '{cfg.dataset.task}' with {len(dataset)} graphs (use "
+                         "'full_batch')")
+    return dataset[0]
+
+
 def get_loader(dataset: InMemoryDataset, sampler: str, batch_size: int,
-               shuffle: bool = True) -> DataLoader:
-    """A loader over ``dataset`` with the named sampler (``full_batch``: whole graphs,
-    ``batch_size`` at a time).
+               shuffle: bool = True, split: Optional[str] = None):
+    """A loader over ``dataset`` with the named sampler.
+
+    * ``full_batch``: whole graphs, ``batch_size`` at a time;
+    * ``neighbor``: :class:`~gfx.loader.NeighborLoader` with
+      ``cfg.train.neighbor_sizes[:cfg.gnn.layers_mp]`` neighbours per hop and
+      ``batch_size`` seed nodes per batch: the nodes of ``<split>_mask`` when ``split``
+      is given and the graph has that mask, all nodes otherwise; the masks of a batch
+      cover its seed nodes only (:class:`SeedMasks`);
+    * ``random_node``: :class:`~gfx.loader.RandomNodeLoader` with
+      ``num_parts=cfg.train.train_parts``;
+    * ``saint_rw`` / ``saint_node`` / ``saint_edge``: the GraphSAINT samplers with
+      ``batch_size`` walk roots / nodes / edges and ``num_steps=cfg.train.iter_per_epoch``
+      (``walk_length=cfg.train.walk_length`` for random walks);
+    * ``cluster``: :class:`~gfx.loader.ClusterLoader` over
+      ``ClusterData(num_parts=cfg.train.train_parts)``, ``batch_size`` clusters a batch.
+
+    Every sampler but ``full_batch`` needs a node task on one graph; its batches are
+    subgraphs carrying the (cut) ``<split>_mask`` attributes that the node head reads.  A
+    batch without a node of the split contributes an empty prediction.
 
     Args:
         dataset (InMemoryDataset): the graphs.
-        sampler (str): the sampler (``cfg.train.sampler``).
-        batch_size (int): graphs per batch.
+        sampler (str): the sampler (``cfg.train.sampler`` or ``cfg.val.sampler``).
+        batch_size (int): graphs, seed nodes, roots, nodes, edges or clusters per batch.
         shuffle (bool, optional): reshuffle every epoch. (default: ``True``)
+        split (str, optional): the split the loader serves (``train``, ``val`` or
+            ``test``): the ``neighbor`` sampler seeds its nodes only. (default: ``None``)
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"cfg.train.sampler '{sampler}' is not supported; available: "
                          f"{SAMPLERS}")
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
-                      num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
+    if batch_size <= 0:
+        raise ValueError(f"cfg.train.batch_size must be positive, got {batch_size}")
+    workers = dict(num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
+    if sampler == "full_batch":
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **workers)
+    data = _one_graph(dataset, sampler)
+    if sampler == "neighbor":
+        sizes = list(cfg.train.neighbor_sizes)[:cfg.gnn.layers_mp]
+        if len(sizes) < cfg.gnn.layers_mp:
+            raise ValueError(f"cfg.train.neighbor_sizes {list(cfg.train.neighbor_sizes)} "
+                             f"has fewer hops than cfg.gnn.layers_mp ({cfg.gnn.layers_mp})")
+        mask = f"{split}_mask" if split is not None else None
+        seeds = data[mask] if mask is not None and mask in data else None
+        return NeighborLoader(data, sizes, input_nodes=seeds, batch_size=batch_size,
+                              shuffle=shuffle, transform=SeedMasks(), **workers)
+    if sampler in ("random_node", "cluster") and cfg.train.train_parts <= 0:
+        raise ValueError(f"cfg.train.train_parts must be positive, got "
+                         f"{cfg.train.train_parts}")
+    if sampler == "random_node":
+        return RandomNodeLoader(data, num_parts=cfg.train.train_parts, shuffle=shuffle,
+                                **workers)
+    if sampler == "cluster":
+        parts = ClusterData(data, num_parts=cfg.train.train_parts, log=False)
+        return ClusterLoader(parts, batch_size=batch_size, shuffle=shuffle, **workers)
+    steps = cfg.train.iter_per_epoch
+    if sampler == "saint_rw":
+        return GraphSAINTRandomWalkSampler(data, batch_size, cfg.train.walk_length,
+                                           num_steps=steps, **workers)
+    saint = GraphSAINTNodeSampler if sampler == "saint_node" else GraphSAINTEdgeSampler
+    return saint(data, batch_size, num_steps=steps, **workers)
 
 
 def create_loader() -> List[DataLoader]:
     """One data loader per split: ``[train, val]`` or ``[train, val, test]``."""
     datasets = create_dataset()
     loaders = [get_loader(datasets[0], cfg.train.sampler, cfg.train.batch_size,
-                          shuffle=cfg.train.shuffle)]
-    for dataset in datasets[1:]:
+                          shuffle=cfg.train.shuffle, split=SPLIT_NAMES[0])]
+    for name, dataset in zip(SPLIT_NAMES[1:], datasets[1:]):
         loaders.append(get_loader(dataset, cfg.val.sampler, cfg.train.batch_size,
-                                  shuffle=False))
+                                  shuffle=False, split=name))
     return loaders
 
 
