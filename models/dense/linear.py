@@ -18,6 +18,22 @@ WEIGHT_INITIALIZERS = ("glorot", "uniform", "kaiming_uniform", None)
 BIAS_INITIALIZERS = ("zeros", None)
 
 
+def initialise(weight: Tensor, bias: Optional[Tensor], fan_in: int,
+               weight_initializer: Optional[str], bias_initializer: Optional[str]) -> None:
+    """Draw ``weight`` and ``bias`` with the named initialisers (the reference's draws)."""
+    if weight_initializer == "glorot":
+        inits.glorot(weight)
+    elif weight_initializer == "uniform":
+        inits.uniform(fan_in, weight)
+    else:
+        inits.kaiming_uniform(weight, fan=fan_in, a=math.sqrt(5))
+    if bias is not None:
+        if bias_initializer == "zeros":
+            inits.zeros(bias)
+        else:
+            inits.uniform(fan_in, bias)
+
+
 class Linear(torch.nn.Module):
     """Applies :math:`\\mathbf{x}' = \\mathbf{x}\\mathbf{W}^{\\top} + \\mathbf{b}`.
 
@@ -65,20 +81,9 @@ class Linear(torch.nn.Module):
         return isinstance(self.weight, UninitializedParameter)
 
     def reset_parameters(self) -> None:
-        if self.is_lazy:
-            return
-        fan_in = self.in_channels
-        if self.weight_initializer == "glorot":
-            inits.glorot(self.weight)
-        elif self.weight_initializer == "uniform":
-            inits.uniform(fan_in, self.weight)
-        else:
-            inits.kaiming_uniform(self.weight, fan=fan_in, a=math.sqrt(5))
-        if self.bias is not None:
-            if self.bias_initializer == "zeros":
-                inits.zeros(self.bias)
-            else:
-                inits.uniform(fan_in, self.bias)
+        if not self.is_lazy:
+            initialise(self.weight, self.bias, self.in_channels, self.weight_initializer,
+                       self.bias_initializer)
 
     def _materialize(self, in_channels: int, device, dtype) -> None:
         if not self.is_lazy:
@@ -197,20 +202,9 @@ class HeteroLinear(torch.nn.Module):
 
     def reset_parameters(self) -> None:
         """Initialise each type's map as :class:`gfx.nn.Linear` would (fan-in ``in_channels``)."""
-        if self.is_lazy:
-            return
-        fan_in = self.in_channels
-        if self.weight_initializer == "glorot":
-            inits.glorot(self.weight)
-        elif self.weight_initializer == "uniform":
-            inits.uniform(fan_in, self.weight)
-        else:
-            inits.kaiming_uniform(self.weight, fan=fan_in, a=math.sqrt(5))
-        if self.bias is not None:
-            if self.bias_initializer == "zeros":
-                inits.zeros(self.bias)
-            else:
-                inits.uniform(fan_in, self.bias)
+        if not self.is_lazy:
+            initialise(self.weight, self.bias, self.in_channels, self.weight_initializer,
+                       self.bias_initializer)
 
     def _materialize(self, in_channels: int, device, dtype) -> None:
         self.in_channels = in_channels
