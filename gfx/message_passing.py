@@ -428,7 +428,13 @@ class MessagePassing(torch.nn.Module):
         if self._apply_sigmoid:
             mask = mask.sigmoid()
         # Layers that add self-loops append them after the original edges (see
-        # gfx.utils.add_self_loops): those extra messages are kept with weight 1.
+        # gfx.utils.add_self_loops): those extra messages are kept with weight 1.  Layers
+        # that first remove existing loops (add_remaining_self_loops) drop those edges'
+        # entries: ``_loop_mask`` (set with the mask, True for non-loop edges) picks the
+        # entries of the edges that remain.
+        if self._loop_mask is not None and not is_tracing(out) and \
+                out.shape[self.node_dim] != mask.shape[0]:
+            mask = mask[self._loop_mask]
         if is_tracing(out):  # sizes unknown: pad by the difference, possibly zero
             mask = torch.cat([mask, mask.new_ones(out.shape[self.node_dim] - mask.shape[0])])
         elif out.shape[self.node_dim] != mask.shape[0]:

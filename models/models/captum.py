@@ -39,9 +39,10 @@ def _mask_type(mask_type) -> str:
     return value
 
 
-def _set_edge_mask(module: MessagePassing, mask: Tensor) -> None:
+def _set_edge_mask(module: MessagePassing, mask: Tensor, edge_index: Tensor) -> None:
     module.explain = True
     module._edge_mask = mask
+    module._loop_mask = edge_index[0] != edge_index[1]  # entries kept if loops are re-added
     module._apply_sigmoid = False
 
 
@@ -50,6 +51,7 @@ def _clear_edge_masks(model: torch.nn.Module) -> None:
         if isinstance(module, MessagePassing):
             module.explain = None
             module._edge_mask = None
+            module._loop_mask = None
             module._apply_sigmoid = True
 
 
@@ -101,17 +103,17 @@ class CaptumModel(torch.nn.Module):
             x = self._one(mask, "node input")
             edge_mask = self._one(args[0], "edge mask")
             edge_index, *rest = args[1:]
-        self._set_masks(edge_mask)
+        self._set_masks(edge_mask, edge_index)
         try:
             out = self.model(x, edge_index, *rest)
         finally:
             _clear_edge_masks(self.model)
         return self._select(out)
 
-    def _set_masks(self, edge_mask: Tensor) -> None:
+    def _set_masks(self, edge_mask: Tensor, edge_index: Tensor) -> None:
         for module in self.model.modules():
             if isinstance(module, MessagePassing):
-                _set_edge_mask(module, edge_mask)
+                _set_edge_mask(module, edge_mask, edge_index)
 
 
 class CaptumHeteroModel(CaptumModel):
@@ -152,14 +154,15 @@ class CaptumHeteroModel(CaptumModel):
             x_dict = {t: self._one(v, "node input") for t, v in zip(self.node_types, args[:n])}
             masks, (edge_index_dict, *rest) = args[n:n + e], args[n + e:]
         mask_dict = {t: self._one(m, "edge mask") for t, m in zip(self.edge_types, masks)}
-        self._apply_hetero(mask_dict)
+        self._apply_hetero(mask_dict, edge_index_dict)
         try:
             out = self.model(x_dict, edge_index_dict, *rest)
         finally:
             _clear_edge_masks(self.model)
         return self._select(out)
 
-    def _apply_hetero(self, mask_dict: Dict[Tuple[str, str, str], Tensor]) -> None:
+    def _apply_hetero(self, mask_dict: Dict[Tuple[str, str, str], Tensor],
+                      edge_index_dict: Dict[Tuple[str, str, str], Tensor]) -> None:
         keys = _edge_type_keys(self.node_types, self.edge_types)
         for module in self.model.modules():
             if not isinstance(module, torch.nn.ModuleDict):
@@ -167,7 +170,7 @@ class CaptumHeteroModel(CaptumModel):
             for edge_type, mask in mask_dict.items():
                 for key in keys[edge_type]:
                     if key in module and isinstance(module[key], MessagePassing):
-                        _set_edge_mask(module[key], mask)
+                        _set_edge_mask(module[key], mask, edge_index_dict[edge_type])
 
 
 def _edge_type_keys(node_types, edge_types) -> Dict[Tuple[str, str, str], set]:

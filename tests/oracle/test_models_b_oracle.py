@@ -40,10 +40,7 @@ def test_summary_nested_and_lazy_match():
 @settings(max_examples=5, deadline=None)
 @given(g=hypothesis_graph(channels=3))
 def test_captum_model_matches(mask_type, output_idx, g):
-    x, edge_index = g["x"], g["edge_index"]
-    # Self-loops are left out: GCNConv re-adds them, and the two libraries attach the
-    # masks of given self-loops differently (see the report of issue 14 part B).
-    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    x, edge_index = g["x"], g["edge_index"]  # given self-loops included: GCNConv re-adds them
     torch.manual_seed(0)
     ours = gnn.to_captum_model(gnn.GCN(3, 4, num_layers=2, out_channels=2), mask_type,
                                output_idx)
