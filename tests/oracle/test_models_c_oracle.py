@@ -54,3 +54,64 @@ def test_gpse_node_encoder(kwargs, train):
                                    if b.raw_norm is not None else pe)
     else:
         compare(a.eval(), b.eval(), x, pe)
+
+
+def _gpse_batch(graph, seed):
+    """Two graphs: the drawn one and a fixed triangle, with node and graph targets."""
+    from torch_geometric.data import Batch, Data
+    g = torch.Generator().manual_seed(seed)
+    x = graph["x"]
+    first = Data(x=x, edge_index=graph["edge_index"],
+                 y=torch.randn(x.size(0), 3, generator=g),
+                 y_graph=torch.randn(1, 2, generator=g))
+    second = Data(x=torch.randn(3, x.size(1), generator=g),
+                  edge_index=torch.tensor([[0, 1, 2], [1, 2, 0]]),
+                  y=torch.randn(3, 3, generator=g), y_graph=torch.randn(1, 2, generator=g))
+    return Batch.from_data_list([first, second])
+
+
+_GPSE_SMALL = dict(dim_in=4, dim_out=3, dim_inner=8, layers_mp=2, num_node_targets=3,
+                   num_graph_targets=2, multi_head_dim_inner=4)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(virtual_node=False, graph_pooling="mean"),
+    dict(virtual_node=False, graph_pooling="max", stage_type="stack"),
+    dict(stage_type="skipconcat", layers_mp=3),
+    dict(has_bn=False, head_bn=True, final_l2norm=False, has_l2norm=False),
+    dict(has_act=False, final_act=False, act="gelu", layers_pre_mp=2, layers_post_mp=3),
+    dict(act="prelu", dropout=0.0),
+])
+@settings(max_examples=4, deadline=None)
+@given(graph=hypothesis_graph(channels=4, max_nodes=6, max_edges=12))
+def test_gpse_eval(kwargs, graph):
+    torch.manual_seed(0)
+    args = {**_GPSE_SMALL, **kwargs}
+    a, b = ours.GPSE(**args), pyg.GPSE(**args)
+    for module in a.modules():          # non-trivial batch norm statistics
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 2.0)
+            module.bias.data.uniform_(-1, 1)
+    batch = _gpse_batch(graph, 0)
+    compare(a.eval(), b.eval(), batch.clone())
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(head_bn=True), dict(head_bn=True, virtual_node=False)])
+def test_gpse_train_step(kwargs):
+    """Training mode (batch statistics, same dropout masks from the same seed)."""
+    torch.manual_seed(0)
+    args = {**_GPSE_SMALL, **kwargs}
+    a, b = ours.GPSE(**args).train(), pyg.GPSE(**args).train()
+    b.load_state_dict(a.state_dict())
+    graph = dict(x=torch.randn(6, 4), edge_index=torch.tensor([[0, 1, 2, 3, 4, 5, 5],
+                                                                [1, 2, 3, 4, 5, 0, 2]]))
+    batch = _gpse_batch(graph, 1)
+    torch.manual_seed(2)
+    pa, ta = a(batch.clone())
+    torch.manual_seed(2)
+    pb, tb = b(batch.clone())
+    torch.testing.assert_close(pa, pb)
+    torch.testing.assert_close(ta, tb)
