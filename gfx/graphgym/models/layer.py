@@ -290,6 +290,12 @@ class MessagePassingLayer(torch.nn.Module):
         compiled.train(self.training)
         return compiled(*args, **kwargs)
 
+    def forward(self, batch):
+        """``batch.x`` <- the layer applied to ``(batch.x, batch.edge_index)``; wrappers with
+        other inputs override this."""
+        batch.x = self.conv(batch.x, batch.edge_index)
+        return batch
+
 
 @register_layer("gcnconv")
 class GCNConv(MessagePassingLayer):
@@ -305,10 +311,6 @@ class GCNConv(MessagePassingLayer):
         from gfx.nn.conv.gcn_conv import GCNConv as Conv
         self.model = Conv(layer_config.dim_in, layer_config.dim_out,
                           bias=layer_config.has_bias)
-
-    def forward(self, batch):
-        batch.x = self.conv(batch.x, batch.edge_index)
-        return batch
 
 
 @register_layer("sageconv")
@@ -326,10 +328,6 @@ class SAGEConv(MessagePassingLayer):
         self.model = Conv(layer_config.dim_in, layer_config.dim_out,
                           bias=layer_config.has_bias)
 
-    def forward(self, batch):
-        batch.x = self.conv(batch.x, batch.edge_index)
-        return batch
-
 
 @register_layer("gatconv")
 class GATConv(MessagePassingLayer):
@@ -345,10 +343,6 @@ class GATConv(MessagePassingLayer):
         from gfx.nn.conv.gat_conv import GATConv as Conv
         self.model = Conv(layer_config.dim_in, layer_config.dim_out,
                           bias=layer_config.has_bias)
-
-    def forward(self, batch):
-        batch.x = self.conv(batch.x, batch.edge_index)
-        return batch
 
 
 @register_layer("ginconv")
@@ -371,10 +365,6 @@ class GINConv(MessagePassingLayer):
             Linear(layer_config.dim_out, layer_config.dim_out, bias=layer_config.has_bias))
         self.model = Conv(mlp)
 
-    def forward(self, batch):
-        batch.x = self.conv(batch.x, batch.edge_index)
-        return batch
-
 
 @register_layer("generalconv")
 class GeneralConv(MessagePassingLayer):
@@ -390,10 +380,6 @@ class GeneralConv(MessagePassingLayer):
         super().__init__()
         self.model = GeneralConvLayer(layer_config.dim_in, layer_config.dim_out,
                                       bias=layer_config.has_bias)
-
-    def forward(self, batch):
-        batch.x = self.conv(batch.x, batch.edge_index)
-        return batch
 
 
 @register_layer("generaledgeconv")
