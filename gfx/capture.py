@@ -88,6 +88,18 @@ class TensorProxy(torch.fx.Proxy):
     def __class__(self):
         return Tensor
 
+    def tensor_split(self, sections, dim=0):
+        """``tensor_split`` into an int number of parts returns that many proxies.
+
+        Their number is known without the tensor's values, so the result can be
+        iterated like eager's tuple (``decomposed_layers`` splits features this way).
+        """
+        whole = self.tracer.create_proxy("call_method", "tensor_split", (self, sections),
+                                         {"dim": dim})
+        if isinstance(sections, bool) or not isinstance(sections, int):
+            return whole
+        return tuple(whole[k] for k in range(sections))
+
 
 _METADATA_ATTRS = {"shape", "dtype", "device", "ndim", "layout", "is_sparse", "requires_grad"}
 _METADATA_METHODS = {"size", "dim", "numel", "nelement", "stride", "element_size"}

@@ -13,15 +13,27 @@ would trace the tensor branch even when the caller passes ``None``.  A compiled 
 therefore specialises its graph on the arguments that are ``None`` or Python scalars
 (numbers, strings), using fx's ``concrete_args`` (which guards ``None`` at run time),
 and keeps one graph per such combination.
+
+# NOTE [structured inputs]
+An argument that is a dict, list or tuple of tensors (``x_dict``, ``edge_index_dict``,
+an ``(x_src, x_dst)`` pair) is flattened like ``torch.export`` flattens inputs: its
+structure (keys, length, non-tensor entries) is fixed at capture and each tensor in it
+becomes its own graph input, so ``for key, value in x_dict.items()`` traces as it runs.
+Another structure (a new key, another length) captures another graph.  The model is
+captured behind :class:`FlatInputs`, whose generated ``forward`` takes those tensors
+one by one and rebuilds the structures (fx's own pytree inputs cannot be combined with
+arguments fixed to ``None``).
 """
 from __future__ import annotations
 
+import builtins
 import inspect as _inspect
 import os
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
+import torch.utils._pytree as pytree
 from torch.fx import GraphModule
 
 from gfx.capture import capture
@@ -91,14 +103,96 @@ def _is_constant(value) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
+def _is_container(value) -> bool:
+    return isinstance(value, (dict, list, tuple)) and any(
+        isinstance(leaf, torch.Tensor) for leaf in pytree.tree_leaves(value))
+
+
+def _structure(value):
+    """``value`` with every tensor replaced by fx's placeholder marker ``PH``."""
+    return pytree.tree_map(lambda v: torch.fx.PH if isinstance(v, torch.Tensor) else v, value)
+
+
 def constant_arguments(signature: _inspect.Signature, args, kwargs) -> Dict[str, Any]:
-    """The non-tensor arguments of a call, by name (see NOTE [concrete arguments])."""
+    """The non-tensor arguments of a call, by name (see NOTE [concrete arguments]).
+
+    An argument that is a dict, list or tuple holding tensors maps to its structure
+    with a placeholder per tensor (see NOTE [structured inputs]).
+    """
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
-    return {name: value for name, value in bound.arguments.items()
-            if signature.parameters[name].kind not in (_inspect.Parameter.VAR_POSITIONAL,
-                                                       _inspect.Parameter.VAR_KEYWORD)
-            and _is_constant(value)}
+    found: Dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        if signature.parameters[name].kind in (_inspect.Parameter.VAR_POSITIONAL,
+                                               _inspect.Parameter.VAR_KEYWORD):
+            continue
+        if _is_constant(value):
+            found[name] = value
+        elif _is_container(value):
+            found[name] = _structure(value)
+    return found
+
+
+class FlatInputs(torch.nn.Module):
+    """``model`` behind a ``forward`` that takes the tensors of structured inputs one by one.
+
+    See NOTE [structured inputs]: ``constants`` maps each fixed argument to its value,
+    or a structured one to its structure with ``PH`` for every tensor.  The generated
+    ``forward`` takes one argument per tensor (``x_dict_0``, ``x_dict_1``, ... in
+    pytree order, then the plain tensor arguments by name), rebuilds the structures and
+    calls ``model`` with the fixed values, so that ``if arg is None`` and loops over
+    ``x_dict.items()`` trace as they run.
+    """
+
+    def __init__(self, model: torch.nn.Module, signature: _inspect.Signature,
+                 constants: Dict[str, Any]):
+        super().__init__()
+        self.model = model
+        self._plan: List[Tuple[str, Any, List[str]]] = []
+        names: List[str] = []
+        for name in signature.parameters:
+            value = constants.get(name, torch.fx.PH)
+            if value is torch.fx.PH:
+                self._plan.append((name, None, [name]))
+                names.append(name)
+            elif isinstance(value, (dict, list, tuple)):
+                leaves, spec = pytree.tree_flatten(value)
+                flat = [f"{name}_{k}" for k, leaf in enumerate(leaves) if leaf is torch.fx.PH]
+                self._plan.append((name, (leaves, spec), flat))
+                names.extend(flat)
+            else:
+                self._plan.append((name, ("constant", value), []))
+        self.input_names = names
+        code = (f"def forward(self, {', '.join(names)}):\n"
+                f"    return self.call_model([{', '.join(names)}])\n")
+        scope: Dict[str, Any] = {}
+        exec(builtins.compile(code, "<gfx.compile.FlatInputs>", "exec"), scope)  # noqa: S102
+        # fx traces type(root).forward: give this instance a class of its own.
+        self.__class__ = type("FlatInputs", (FlatInputs,), {"forward": scope["forward"]})
+
+    def flatten(self, bound: Dict[str, Any]) -> List[Any]:
+        """The generated ``forward``'s arguments for a call bound by name."""
+        flat: List[Any] = []
+        for name, how, _ in self._plan:
+            if how is None:
+                flat.append(bound[name])
+            elif how[0] != "constant":
+                flat.extend(pytree.tree_leaves(bound[name]))
+        return flat
+
+    def call_model(self, flat: List[Any]):
+        args: List[Any] = []
+        rest = iter(flat)
+        for name, how, names in self._plan:
+            if how is None:
+                args.append(next(rest))
+            elif how[0] == "constant":
+                args.append(how[1])
+            else:
+                leaves, spec = how
+                filled = [next(rest) if leaf is torch.fx.PH else leaf for leaf in leaves]
+                args.append(pytree.tree_unflatten(filled, spec))
+        return self.model(*args)
 
 
 def positional_inputs(signature: _inspect.Signature, args, kwargs) -> List[Any]:
@@ -252,7 +346,12 @@ class CompiledModule(torch.nn.Module):
             if len(self._graphs) >= _MAX_GRAPHS:  # old states (replaced parameters) go
                 self._graphs.pop(next(iter(self._graphs)))
             record = PipelineRun() if os.environ.get("GFX_DEBUG") else None
-            gm = build_graph(self.model, self.input_map, record, constants, self.backend)
+            if any(isinstance(v, (dict, list, tuple)) for v in constants.values()):
+                flat = FlatInputs(self.model, self.__signature__, constants)
+                gm = build_graph(flat, self.input_map, record, {}, self.backend)
+                gm.meta["flat_inputs"] = flat
+            else:
+                gm = build_graph(self.model, self.input_map, record, constants, self.backend)
             if record is not None:
                 from gfx.inspect import dump_debug
                 dump_debug(os.environ["GFX_DEBUG"], type(self.model).__name__,
@@ -265,7 +364,12 @@ class CompiledModule(torch.nn.Module):
     def forward(self, *args, **kwargs):
         gm = self.graph_module(*args, **kwargs)
         inputs = positional_inputs(self.__signature__, args, kwargs)
-        for value in inputs:  # see NOTE [structure cache keys] in gfx.structure
+        flat = getattr(gm, "meta", {}).get("flat_inputs")
+        if flat is not None:
+            bound = self.__signature__.bind(*args, **kwargs)
+            bound.apply_defaults()
+            inputs = flat.flatten(bound.arguments)
+        for value in pytree.tree_leaves(inputs):  # NOTE [structure cache keys], gfx.structure
             revalidate(value)
         try:
             return gm(*inputs)

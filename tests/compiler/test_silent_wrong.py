@@ -308,3 +308,62 @@ def test_in_place_update_of_a_global_tensor_is_refused_with_the_fix():
 
     with pytest.raises(CaptureError, match="register_buffer"):
         gfx.compile(Counts(), backend="reference")(torch.ones(2, 1), torch.zeros(2, 0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("layer", ["GCNConv", "SAGEConv", "GATConv"])
+def test_decomposed_layers_compile_fused(backend, layer):
+    conv = _conv(layer).double()
+    conv.decomposed_layers = 2
+    x = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    ei = torch.tensor([[0, 1, 2, 3, 5], [1, 2, 3, 4, 4]])
+    compiled = gfx.compile(conv.eval(), backend=backend)
+    got = compiled(x, ei)
+    want = conv(x, ei)
+    torch.testing.assert_close(got, want)
+    gx, = torch.autograd.grad(got.sum(), x)
+    wx, = torch.autograd.grad(want.sum(), x)
+    torch.testing.assert_close(gx, wx)
+    if backend != "reference":
+        assert _fused_count(compiled.graph_module(x, ei)) >= 2  # one per feature chunk
+
+
+class _DictModel(torch.nn.Module):
+    """HeteroConv style: dicts of node features and of edge indices, one layer per type."""
+
+    def __init__(self):
+        super().__init__()
+        from gfx.nn import SAGEConv
+        self.convs = torch.nn.ModuleDict({"p": SAGEConv(3, 2), "a": SAGEConv(3, 2)})
+
+    def forward(self, x_dict, edge_index_dict):
+        out = {}
+        for (src, _, dst), ei in edge_index_dict.items():
+            out[dst] = self.convs[src]((x_dict[src], x_dict[dst]), ei).relu()
+        return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dict_and_tuple_inputs_are_flattened(backend):
+    torch.manual_seed(0)
+    model = _DictModel().double()
+    x = {"p": torch.randn(4, 3, dtype=torch.float64, requires_grad=True),
+         "a": torch.randn(5, 3, dtype=torch.float64, requires_grad=True)}
+    ei = {("p", "to", "a"): torch.tensor([[0, 1, 3], [4, 2, 0]]),
+          ("a", "by", "p"): torch.tensor([[4, 2], [0, 3]])}
+    compiled = gfx.compile(model, backend=backend)
+    got, want = compiled(x, ei), model(x, ei)
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key])
+    grads = torch.autograd.grad(sum(v.sum() for v in got.values()), list(x.values()))
+    expected = torch.autograd.grad(sum(v.sum() for v in want.values()), list(x.values()))
+    for g, e in zip(grads, expected):
+        torch.testing.assert_close(g, e)
+    if backend != "reference":
+        assert _fused_count(compiled.graph_module(x, ei)) == 2
+    # A layer called directly with an (x_src, x_dst) pair.
+    conv = model.convs["p"]
+    pair = (x["p"], x["a"])
+    torch.testing.assert_close(gfx.compile(conv, backend=backend)(pair, ei[("p", "to", "a")]),
+                               conv(pair, ei[("p", "to", "a")]))
