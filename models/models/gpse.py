@@ -21,7 +21,8 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import BatchNorm1d, Dropout, Linear, ModuleList, ReLU, Sequential
+from torch.nn import BatchNorm1d, Dropout, ModuleList, ReLU, Sequential
+from torch.nn import Linear as TorchLinear
 
 from gfx.nn.conv.res_gated_graph_conv import ResGatedGraphConv
 from gfx.nn.resolver import activation_resolver
@@ -89,20 +90,20 @@ class GPSENodeEncoder(torch.nn.Module):
             raise ValueError("GPSENodeEncoder: 'dim_in' is required when 'expand_x' is set")
         self.expand_x = expand_x
         if expand_x:
-            self.linear_x = Linear(dim_in, dim_emb - dim_pe_out)
+            self.linear_x = TorchLinear(dim_in, dim_emb - dim_pe_out)
         self.raw_norm = BatchNorm1d(dim_pe_in) if norm_type == "batchnorm" else None
         self.dropout_be = Dropout(p=dropout_be)
         self.dropout_ae = Dropout(p=dropout_ae)
         if model_type == "linear":
-            self.pe_encoder = Linear(dim_pe_in, dim_pe_out)
+            self.pe_encoder = TorchLinear(dim_pe_in, dim_pe_out)
         elif n_layers == 1:
-            self.pe_encoder = Sequential(Linear(dim_pe_in, dim_pe_out), ReLU())
+            self.pe_encoder = Sequential(TorchLinear(dim_pe_in, dim_pe_out), ReLU())
         else:
             hidden = 2 * dim_pe_out
-            layers = [Linear(dim_pe_in, hidden), ReLU()]
+            layers = [TorchLinear(dim_pe_in, hidden), ReLU()]
             for _ in range(n_layers - 2):
-                layers += [Linear(hidden, hidden), ReLU()]
-            layers += [Linear(hidden, dim_pe_out), ReLU()]
+                layers += [TorchLinear(hidden, hidden), ReLU()]
+            layers += [TorchLinear(hidden, dim_pe_out), ReLU()]
             self.pe_encoder = Sequential(*layers)
 
     def reset_parameters(self) -> None:
@@ -127,18 +128,15 @@ class GPSENodeEncoder(torch.nn.Module):
 
 
 # ------------------------------------------------------------------------------- GPSE
-class _LinearLayer(torch.nn.Module):
-    """A dense layer kept as ``self.model`` (named ``Linear`` in ``str()``)."""
+class Linear(torch.nn.Module):
+    """A dense layer (``torch.nn.Linear``) kept as ``self.model``."""
 
     def __init__(self, dim_in: int, dim_out: int, bias: bool):
         super().__init__()
-        self.model = Linear(dim_in, dim_out, bias=bias)
+        self.model = TorchLinear(dim_in, dim_out, bias=bias)
 
     def forward(self, x: Tensor, edge_index: Optional[Tensor] = None) -> Tensor:
         return self.model(x)
-
-
-_LinearLayer.__name__ = _LinearLayer.__qualname__ = "Linear"
 
 
 class ResGatedGCNConv(torch.nn.Module):
@@ -186,7 +184,7 @@ class GeneralMultiLayer(torch.nn.Module):
         for i in range(num_layers):
             last = i == num_layers - 1
             self.add_module(f"Layer_{i}", GeneralLayer(
-                _LinearLayer, dim_in if i == 0 else dim_inner,
+                Linear, dim_in if i == 0 else dim_inner,
                 dim_out if last else dim_inner, has_bn, dropout,
                 act if final_act or not last else None, has_l2norm))
 
@@ -208,7 +206,7 @@ class MLP(torch.nn.Module):
             layers.append(GeneralMultiLayer(num_layers - 1, dim_in, dim_inner, dim_inner,
                                             has_bn, dropout, act, True, has_l2norm))
             dim_in = dim_inner
-        layers.append(_LinearLayer(dim_in, dim_out, bias=True))
+        layers.append(Linear(dim_in, dim_out, bias=True))
         self.model = Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
