@@ -86,7 +86,7 @@ EXAMPLES = {
 NOTES = {
     "CuGraphRGCNConv": "the (target, relation) grouped mean is a plain scatter: not fused",
     "FusedGATConv": "the vendor's fused kernel is replaced by gfx's fused_attention",
-    "MeshCNNConv": "messages combine four neighbours of a group (|a - c|, a + c, ...): not fused",
+    "MeshCNNConv": "messages combine four neighbours of a group (abs(a - c), a + c, ...): not fused",
     "HEATConv": "softmax and messages fuse (fused_attention); one scatter before them stays",
     "RGATConv": "per-edge relation weights (W_r x_j on edges): not fused",
 }
