@@ -246,14 +246,55 @@ def get_loader(dataset: InMemoryDataset, sampler: str, batch_size: int,
     return saint(data, batch_size, num_steps=steps, **workers)
 
 
+class SplitBatches:
+    """The batches of a subgraph ``loader`` that hold at least one node of ``split``.
+
+    A random block, cluster or GraphSAINT subgraph may miss every node of the split; its
+    loss would be the mean over no nodes (NaN), which turns the epoch's logged loss into
+    NaN.  Such batches are left out here (the reference keeps them; gfx deviates).
+    It has no ``len()`` (how many batches remain is known only once they are drawn, and
+    Lightning then validates when the iteration ends); other attributes are read from the
+    wrapped loader.
+
+    Args:
+        loader (Iterable): the sampled loader.
+        split (str): ``train``, ``val`` or ``test``.
+    """
+
+    def __init__(self, loader, split: str):
+        self.loader = loader
+        self.split = split
+
+    def __iter__(self):
+        key = f"{self.split}_mask"
+        for batch in self.loader:
+            if key not in batch or bool(batch[key].any()):
+                yield batch
+
+    def __getattr__(self, name: str):
+        if name == "loader":  # not set yet (copy, unpickling)
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.loader!r}, split={self.split!r})"
+
+
 def create_loader() -> List[DataLoader]:
-    """One data loader per split: ``[train, val]`` or ``[train, val, test]``."""
+    """One data loader per split: ``[train, val]`` or ``[train, val, test]``.
+
+    The loaders of the subgraph samplers (``random_node``, ``saint_*``, ``cluster``)
+    come wrapped in :class:`SplitBatches`.
+    """
     datasets = create_dataset()
-    loaders = [get_loader(datasets[0], cfg.train.sampler, cfg.train.batch_size,
-                          shuffle=cfg.train.shuffle, split=SPLIT_NAMES[0])]
-    for name, dataset in zip(SPLIT_NAMES[1:], datasets[1:]):
-        loaders.append(get_loader(dataset, cfg.val.sampler, cfg.train.batch_size,
-                                  shuffle=False, split=name))
+    samplers = [cfg.train.sampler] + [cfg.val.sampler] * (len(datasets) - 1)
+    loaders = []
+    for i, (name, dataset, sampler) in enumerate(zip(SPLIT_NAMES, datasets, samplers)):
+        loader = get_loader(dataset, sampler, cfg.train.batch_size,
+                            shuffle=cfg.train.shuffle if i == 0 else False, split=name)
+        if sampler not in ("full_batch", "neighbor"):
+            loader = SplitBatches(loader, name)
+        loaders.append(loader)
     return loaders
 
 

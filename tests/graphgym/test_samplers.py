@@ -8,7 +8,8 @@ import torch
 import yaml
 
 import gfx.graphgym as gg
-from gfx.graphgym.loader import SAMPLERS, SeedMasks, create_dataset, get_loader
+from gfx.graphgym.loader import (SAMPLERS, SeedMasks, SplitBatches, create_dataset,
+                                 get_loader)
 from gfx.graphgym.main import run_experiment
 from gfx.loader import (ClusterLoader, GraphSAINTEdgeSampler, GraphSAINTNodeSampler,
                         GraphSAINTRandomWalkSampler, NeighborLoader, RandomNodeLoader)
@@ -196,7 +197,31 @@ def test_loaders_of_a_run(fresh_cfg):
     fresh_cfg.train.sampler = "saint_node"
     fresh_cfg.val.sampler = "neighbor"
     train, val, test = gg.create_loader()
-    assert isinstance(train, GraphSAINTNodeSampler)
+    assert isinstance(train, SplitBatches) and train.split == "train"
+    assert isinstance(train.loader, GraphSAINTNodeSampler) and len(train.loader) == 3
+    assert train.num_steps == 3  # attributes are the wrapped loader's
     assert isinstance(val, NeighborLoader) and isinstance(test, NeighborLoader)
     graph = create_dataset()[0][0]
     assert sum(int(b.val_mask.sum()) for b in val) == int(graph.val_mask.sum())
+
+
+def test_split_batches_leave_out_batches_without_split_nodes(fresh_cfg):
+    datasets = node_task(fresh_cfg)
+    fresh_cfg.train.train_parts = 60  # blocks of 2 nodes: many hold no training node
+    loader = get_loader(datasets[0], "random_node", 16, shuffle=False)
+    kept = list(SplitBatches(loader, "train"))
+    every = list(loader)
+    with_train_nodes = [b for b in every if b.train_mask.any()]
+    assert 0 < len(kept) == len(with_train_nodes) < len(every)
+    assert all(torch.equal(a.n_id, b.n_id) for a, b in zip(kept, with_train_nodes))
+    graph = datasets[0][0]
+    assert sum(int(b.train_mask.sum()) for b in kept) == int(graph.train_mask.sum())
+    assert repr(SplitBatches(loader, "val")) == "SplitBatches(RandomNodeLoader(), split='val')"
+
+
+def test_a_run_with_empty_batches_logs_finite_losses(tmp_path):
+    results, folder = run(tmp_path, "sparse", with_train(sampler="random_node",
+                                                         train_parts=60))
+    train, val = stats(folder, "train"), stats(folder, "val")
+    assert len(train) == 6 and len(val) == 6  # validation still runs every epoch
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in train)
