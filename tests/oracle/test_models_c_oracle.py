@@ -115,3 +115,31 @@ def test_gpse_train_step(kwargs):
     pb, tb = b(batch.clone())
     torch.testing.assert_close(pa, pb)
     torch.testing.assert_close(ta, tb)
+
+
+def _ppr(edge_index, n, alpha=0.15, cut=2e-3):
+    """Dense personalised PageRank ``alpha (I - (1 - alpha) D^-1 A)^-1`` (isolated nodes
+    keep their mass), small entries dropped, as a sparse matrix."""
+    adj = torch.zeros(n, n)
+    adj[edge_index[0], edge_index[1]] = 1.0
+    walk = adj / adj.sum(1, keepdim=True).clamp_min(1.0)
+    ppr = alpha * torch.linalg.inv(torch.eye(n) - (1 - alpha) * walk)
+    ppr[ppr < cut] = 0.0
+    return ppr.to_sparse()
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(ppr_thresholds=[0.0, 1e-3, 0.05], num_gnn_layers=3),
+    dict(num_gnn_layers=1, gnn_dropout=0.0, transformer_dropout=0.0),
+])
+@settings(max_examples=6, deadline=None)
+@given(graph=hypothesis_graph(channels=4, max_nodes=8, max_edges=12))
+def test_lpformer(kwargs, graph):
+    torch.manual_seed(0)
+    a, b = ours.LPFormer(4, 8, **kwargs).eval(), pyg.LPFormer(4, 8, **kwargs).eval()
+    x, edge_index = graph["x"], graph["edge_index"]
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)   # undirected
+    n = x.size(0)
+    links = torch.stack([torch.arange(n), torch.arange(n).flip(0)])
+    compare(a, b, links, x, edge_index, _ppr(edge_index, n))
