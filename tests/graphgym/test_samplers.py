@@ -225,3 +225,11 @@ def test_a_run_with_empty_batches_logs_finite_losses(tmp_path):
     train, val = stats(folder, "train"), stats(folder, "val")
     assert len(train) == 6 and len(val) == 6  # validation still runs every epoch
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in train)
+
+
+def test_compiled_layers_train_on_neighbor_batches(tmp_path):
+    config = with_train(sampler="neighbor")
+    config["gfx"] = {"compile": True, "backend": "cpp"}
+    results, folder = run(tmp_path, "compiled", config)
+    assert len(stats(folder, "train")) == 6  # batches of varying sizes, one model
+    assert results["test"]["accuracy"] > 0.4
