@@ -180,9 +180,10 @@ def test_sampled_validation(tmp_path, sampler):
 
 def test_neighbor_sampling_reaches_the_documented_accuracy(tmp_path):
     """The embedded synthetic node dataset (1000 nodes, 4 classes, homophily 0.8): a
-    two-layer GraphSAGE trained on neighbour-sampled batches of 64 seeds with fan-out
-    [10, 10] and evaluated on every test node reaches at least 0.85 test accuracy (the
-    full-batch model reaches the same band)."""
+    two-layer GraphSAGE trained for 8 epochs on neighbour-sampled batches of 64 seeds
+    (fan-out [10, 10], 10 steps an epoch) and evaluated on every test node reaches at
+    least 0.85 test accuracy (0.96 when this was written; the same 8 epochs full-batch,
+    one step each, reach 0.63)."""
     config = with_train(sampler="neighbor", batch_size=64, neighbor_sizes=[10, 10])
     config["dataset"]["name"] = "SyntheticNode"
     config["val"] = {"sampler": "neighbor"}
