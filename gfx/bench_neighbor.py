@@ -20,8 +20,10 @@ the size of the largest product co-purchase benchmark graph.
 
 Reported per variant: sampled edges per second (edges of the sampled subgraphs divided
 by the wall time of sampling + forward + backward + optimiser step), milliseconds per
-batch and the part of them spent sampling, the epoch time extrapolated to ``ceil(train_fraction * N / batch)`` batches, and
-the peak RSS of the process (graph construction included).
+batch and the part of them spent sampling, the epoch time extrapolated to
+``ceil(train_fraction * N / batch)`` batches, the peak RSS of the process (graph
+construction included) and, for the compiled model, how many C++ kernel libraries it
+asked for during the timed batches (0: no per-batch specialisation).
 """
 from __future__ import annotations
 
@@ -101,6 +103,26 @@ def _loader_and_model(variant: str, graph: Dict[str, torch.Tensor], args):
     return loader, model, step
 
 
+class _CountBuilds:
+    """Counts the requests for a C++ kernel library (compiled now or found in the cache)
+    while ``counting`` is set: a compiled model that specialises per batch shows them in
+    every batch."""
+
+    def __init__(self):
+        from gfx.codegen import cpp_build
+        self.module, self.build = cpp_build, cpp_build.build
+        self.counting, self.count, self.total = False, 0, 0
+        cpp_build.build = self
+
+    def __call__(self, source: str):
+        self.count += self.counting
+        self.total += 1
+        return self.build(source)
+
+    def close(self) -> None:
+        self.module.build = self.build
+
+
 def run_variant(variant: str, args) -> Dict[str, object]:
     """Train ``args.batches`` batches with ``variant`` in this process; the measured row."""
     torch.manual_seed(args.seed)
@@ -118,6 +140,7 @@ def run_variant(variant: str, args) -> Dict[str, object]:
     del graph
     setup = time.perf_counter() - start
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    builds = _CountBuilds() if variant == "compiled" else None
     edges, done, elapsed, sampling = 0, 0, 0.0, 0.0
     total = args.batches + args.warmup
     tick = time.perf_counter()
@@ -134,6 +157,8 @@ def run_variant(variant: str, args) -> Dict[str, object]:
         loss.backward()
         optimizer.step()
         now = time.perf_counter()
+        if builds is not None:
+            builds.counting = i + 1 >= args.warmup  # from the first timed batch on
         if i >= args.warmup:  # warm-up batches (and compilation) are not timed
             edges += int(batch.edge_index.shape[1])
             done += 1
@@ -141,12 +166,16 @@ def run_variant(variant: str, args) -> Dict[str, object]:
             sampling += sampled - tick
         tick = now
     per_batch = elapsed / max(done, 1)
+    if builds is not None:
+        builds.close()
     epoch_batches = math.ceil(args.train_fraction * args.nodes / args.batch)
     return {"variant": variant, "edges_per_s": edges / elapsed if elapsed else 0.0,
             "ms_per_batch": 1e3 * per_batch,
             "sampling_ms": 1e3 * sampling / max(done, 1), "epoch_s": per_batch * epoch_batches,
             "epoch_batches": epoch_batches, "setup_s": setup,
-            "peak_rss_gib": _peak_rss_gib(), "batches": done}
+            "peak_rss_gib": _peak_rss_gib(), "batches": done,
+            "kernel_builds": builds.count if builds is not None else None,
+            "kernel_builds_all": builds.total if builds is not None else None}
 
 
 def _child(variant: str, argv: List[str], timeout: Optional[float]) -> Dict[str, object]:
@@ -165,14 +194,15 @@ def _child(variant: str, argv: List[str], timeout: Optional[float]) -> Dict[str,
 def table(rows: List[Dict[str, object]]) -> str:
     """The markdown table of the measured (or skipped) variants."""
     lines = ["| variant | sampled edges/s | ms/batch | of which sampling (ms) | epoch (s) "
-             "| peak RSS (GiB) |", "|---|---:|---:|---:|---:|---:|"]
+             "| peak RSS (GiB) | kernel builds (timed) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         label = LABELS[str(row["variant"])]
         if "skipped" in row:
-            lines.append(f"| {label} | skipped: {row['skipped']} | | | | |")
+            lines.append(f"| {label} | skipped: {row['skipped']} | | | | | |")
             continue
         lines.append(f"| {label} | {row['edges_per_s']:,.0f} | {row['ms_per_batch']:.1f} | "
-                     f"{row['sampling_ms']:.1f} | {row['epoch_s']:.1f} | {row['peak_rss_gib']:.2f} |")
+                     f"{row['sampling_ms']:.1f} | {row['epoch_s']:.1f} | {row['peak_rss_gib']:.2f} | "
+                     f"{'-' if row.get('kernel_builds') is None else row['kernel_builds']} |")
     return "\n".join(lines)
 
 

@@ -47,6 +47,19 @@ def test_eager_variant_measures_its_batches():
     assert row["peak_rss_gib"] > 0
 
 
+def test_compiled_variant_counts_kernel_builds_of_timed_batches():
+    from gfx.codegen import cpp_build
+    if not cpp_build.available():
+        pytest.skip("no C compiler with OpenMP for the cpp backend")
+    original = cpp_build.build
+    row = bench.run_variant("compiled", args_for())
+    assert cpp_build.build is original  # the counter is removed again
+    assert row["batches"] == 3
+    assert row["kernel_builds_all"] > 0  # the model runs C++ kernels (warm-up builds)
+    # Batches of other sizes reuse them (fan-out [4, 3] over 300 nodes: sizes vary).
+    assert row["kernel_builds"] == 0
+
+
 def test_reference_variant_runs_or_says_why_not():
     pytest.importorskip("torch_geometric")
     row = bench.run_variant("reference", args_for())
@@ -61,10 +74,12 @@ def test_table_lists_measured_and_skipped_rows():
              "sampling_ms": 1.25, "epoch_s": 30.0, "peak_rss_gib": 1.5},
             {"variant": "reference", "skipped": "ImportError: no sampler"}]
     lines = bench.table(rows).splitlines()
-    assert lines[2] == "| gfx eager | 12,346 | 2.5 | 1.2 | 30.0 | 1.50 |"
+    assert lines[2] == "| gfx eager | 12,346 | 2.5 | 1.2 | 30.0 | 1.50 | - |"
     assert lines[3].startswith("| reference NeighborLoader + GraphSAGE | skipped: "
                                "ImportError: no sampler |")
-    assert all(line.count("|") == 7 for line in lines)
+    assert all(line.count("|") == 8 for line in lines)
+    compiled = dict(rows[0], variant="compiled", kernel_builds=0)
+    assert bench.table([compiled]).splitlines()[2].endswith("| 1.50 | 0 |")
 
 
 @pytest.mark.parametrize("argv, message", [
