@@ -11,7 +11,7 @@ from torch.nn import LayerNorm, Linear, ModuleList, Parameter
 
 from gfx.nn import inits
 from gfx.nn.models.basic_gnn import GCN
-from gfx.utils import is_torch_sparse_tensor, scatter, softmax
+from gfx.utils import is_torch_sparse_tensor, is_tracing, scatter, softmax
 
 __all__ = ["LPFormer"]
 
@@ -192,15 +192,16 @@ class LPFormer(torch.nn.Module):
         """Logits ``[B]`` of the target links ``batch`` ``[2, B]``; ``ppr_matrix`` is the
         ``[N, N]`` (sparse or dense) personalised PageRank matrix, row :math:`a` holding
         :math:`p_{a\\cdot}`."""
-        if batch.dim() != 2 or batch.size(0) != 2:
-            raise ValueError(f"LPFormer: 'batch' must hold target links [2, B], got "
-                             f"{tuple(batch.shape)}")
         n = x.size(0)
-        if tuple(ppr_matrix.shape) != (n, n):
-            raise ValueError(f"LPFormer: 'ppr_matrix' must be [N, N] = [{n}, {n}], got "
-                             f"{tuple(ppr_matrix.shape)}")
-        if is_torch_sparse_tensor(edge_index):
-            edge_index = edge_index.coalesce().indices()
+        if not is_tracing(batch, x, edge_index, ppr_matrix):
+            if batch.dim() != 2 or batch.size(0) != 2:
+                raise ValueError(f"LPFormer: 'batch' must hold target links [2, B], got "
+                                 f"{tuple(batch.shape)}")
+            if tuple(ppr_matrix.shape) != (n, n):
+                raise ValueError(f"LPFormer: 'ppr_matrix' must be [N, N] = [{n}, {n}], "
+                                 f"got {tuple(ppr_matrix.shape)}")
+            if is_torch_sparse_tensor(edge_index):
+                edge_index = edge_index.coalesce().indices()
         h = self.gnn_norm(self.gnn(x, edge_index))
         src, dst = batch[0], batch[1]
         h_src, h_dst = h[src], h[dst]
@@ -215,10 +216,13 @@ class LPFormer(torch.nn.Module):
                  n: int) -> Tuple[Tensor, Tensor, Tensor]:
         """The ``[2, K]`` (link, node) context pairs, their encodings ``[K, C]`` and the
         ``[B, 4]`` class counts."""
-        adj = torch.zeros(n, n, dtype=torch.bool, device=src.device)
-        adj[edge_index[0], edge_index[1]] = True
+        adj = src.new_zeros((n, n), dtype=torch.bool).index_put(
+            (edge_index[0], edge_index[1]), torch.ones_like(edge_index[0], dtype=torch.bool))
         near_a, near_b = adj[src], adj[dst]
-        ppr_a, ppr_b = _rows(ppr, src), _rows(ppr, dst)
+        if is_tracing(ppr):     # a captured graph takes the PPR matrix dense
+            ppr_a, ppr_b = ppr[src], ppr[dst]
+        else:
+            ppr_a, ppr_b = _rows(ppr, src), _rows(ppr, dst)
         low = torch.minimum(ppr_a, ppr_b)
         classes = (
             (near_a & near_b & (low >= self.thresh_cn), self.ppr_encoder_cn),
@@ -227,7 +231,8 @@ class LPFormer(torch.nn.Module):
         )
         pairs, rpes, counts = [], [], []
         for mask, encoder in classes:
-            link, node = mask.nonzero(as_tuple=True)
+            found = mask.nonzero().t()
+            link, node = found[0], found[1]
             p_a, p_b = ppr_a[link, node], ppr_b[link, node]
             rpes.append(encoder(torch.stack([p_a, p_b], dim=-1)) +
                         encoder(torch.stack([p_b, p_a], dim=-1)))
