@@ -14,8 +14,10 @@ D = torch.float64
 
 
 def _ppr(edge_index, n, alpha=0.15):
+    """Exact PPR; duplicate edges count as multi-edges."""
     adj = torch.zeros(n, n, dtype=D)
-    adj[edge_index[0], edge_index[1]] = 1.0
+    adj.index_put_((edge_index[0], edge_index[1]), torch.ones(edge_index.size(1), dtype=D),
+                   accumulate=True)
     walk = adj / adj.sum(1, keepdim=True).clamp_min(1.0)
     return alpha * torch.linalg.inv(torch.eye(n, dtype=D) - (1 - alpha) * walk)
 
@@ -163,3 +165,28 @@ def test_str_and_bad_input():
         model(torch.tensor([0, 1]), x, ei, torch.rand(3, 3))
     with pytest.raises(ValueError, match="ppr_matrix"):
         model(torch.tensor([[0], [1]]), x, ei, torch.rand(4, 4))
+
+
+@settings(max_examples=10, deadline=None)
+@given(graph=edge_lists(max_nodes=8, max_edges=12))
+def test_calc_sparse_ppr_approximates_exact_ppr(graph):
+    """Push under-estimates the exact PPR alpha (I - (1 - alpha) D^-1 A)^-1, by at most
+    eps * sum of degrees per row."""
+    edge_index, n, _ = graph
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    model = LPFormer(3, 4)
+    alpha, eps = 0.15, 1e-4
+    approx = model.calc_sparse_ppr(edge_index, n, alpha=alpha, eps=eps)
+    assert approx.is_sparse and approx.shape == (n, n)
+    approx = approx.to_dense().double()
+    exact = _ppr(edge_index, n, alpha)
+    assert (approx <= exact + 1e-6).all()
+    bound = eps * max(edge_index.size(1), 1) + 1e-6
+    assert ((exact - approx).sum(dim=1) <= bound).all()
+
+
+def test_calc_sparse_ppr_bad_input():
+    with pytest.raises(ValueError, match="alpha"):
+        LPFormer(3, 4).calc_sparse_ppr(torch.tensor([[0], [1]]), 2, alpha=0.0)
+    with pytest.raises(ValueError, match="eps"):
+        LPFormer(3, 4).calc_sparse_ppr(torch.tensor([[0], [1]]), 2, eps=0.0)
