@@ -201,7 +201,8 @@ def get_loader(dataset: InMemoryDataset, sampler: str, batch_size: int,
 
     Every sampler but ``full_batch`` needs a node task on one graph; its batches are
     subgraphs carrying the (cut) ``<split>_mask`` attributes that the node head reads.  A
-    batch without a node of the split contributes an empty prediction.
+    subgraph batch may hold no node of the split (:func:`create_loader` leaves those out,
+    see :class:`SplitBatches`).
 
     Args:
         dataset (InMemoryDataset): the graphs.
