@@ -57,6 +57,9 @@ class LPAttLayer(torch.nn.Module):
         \\mathbf{v}_u\\big) \\\\
         \\mathbf{s}_{ab} &= \\mathrm{LayerNorm}\\Big(\\sum_u \\mathrm{softmax}_u(e_{abu})
         \\, \\mathbf{v}_u + \\mathbf{b}\\Big)
+
+    followed by dropout of :math:`\\mathbf{s}_{ab}` (the attention weights themselves
+    are not dropped).
     """
 
     def __init__(self, channels: int, dropout: float, negative_slope: float = 0.2):
@@ -90,10 +93,10 @@ class LPAttLayer(torch.nn.Module):
         logit = F.leaky_relu(query * value, self.negative_slope)
         logit = (logit * self.att.view(1, -1)).sum(dim=-1)
         alpha = softmax(logit, link, num_nodes=h_src.size(0))
-        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         out = scatter(alpha.unsqueeze(-1) * value, link, dim=0, dim_size=h_src.size(0),
                       reduce="sum")
-        return self.post_att_norm(out + self.bias)
+        out = self.post_att_norm(out + self.bias)
+        return F.dropout(out, p=self.dropout, training=self.training)
 
 
 class LPFormer(torch.nn.Module):
@@ -125,18 +128,22 @@ class LPFormer(torch.nn.Module):
     per link.
 
     Unlike the reference, which crashes on them, ``num_heads > 1`` and
-    ``num_transformer_layers > 1`` raise a clear error.
+    ``num_transformer_layers > 1`` raise a clear error.  In training mode the reference
+    also regularises the context (it keeps a random subset of the context pairs and
+    leaves some nodes out); that is not reproduced here: training mode differs from
+    evaluation mode only by the dropouts.
 
     Args:
         in_channels (int): size of each input node feature.
         hidden_channels (int): hidden size.
         num_gnn_layers (int, optional): GCN layers. (default: ``2``)
-        gnn_dropout (float, optional): dropout in the GCN. (default: ``0.1``)
+        gnn_dropout (float, optional): dropout of the input features and in the GCN.
+            (default: ``0.1``)
         num_transformer_layers (int, optional): attention layers (only ``1``).
             (default: ``1``)
         num_heads (int, optional): attention heads (only ``1``). (default: ``1``)
-        transformer_dropout (float, optional): dropout on the attention weights.
-            (default: ``0.1``)
+        transformer_dropout (float, optional): dropout of the attention output
+            :math:`\\mathbf{s}_{ab}`. (default: ``0.1``)
         ppr_thresholds (list, optional): PPR thresholds of the CN, one-hop and other
             context nodes; ``None`` means ``[0, 1e-4, 1e-2]``. (default: ``None``)
         gcn_cache (bool, optional): cache the GCN normalisation. (default: ``False``)
@@ -202,6 +209,7 @@ class LPFormer(torch.nn.Module):
                                  f"got {tuple(ppr_matrix.shape)}")
             if is_torch_sparse_tensor(edge_index):
                 edge_index = edge_index.coalesce().indices()
+        x = F.dropout(x, p=self.gnn_drop, training=self.training)
         h = self.gnn_norm(self.gnn(x, edge_index))
         src, dst = batch[0], batch[1]
         h_src, h_dst = h[src], h[dst]
@@ -316,3 +324,4 @@ def _push(neighbours: List[List[int]], source: int, alpha: float, eps: float) ->
                 queue.append(v)
                 queued.add(v)
     return scores
+
