@@ -300,6 +300,25 @@ def model_state(model: torch.nn.Module) -> Tuple:
     return tuple(state)
 
 
+def _bind(signature: _inspect.Signature, args, kwargs) -> Dict[str, Any]:
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _structured_forward(gm: GraphModule, flat: FlatInputs, signature: _inspect.Signature):
+    """``gm``'s calls take the model's own (structured) arguments and flatten them.
+
+    Set as the instance's ``forward``: ``gm(x_dict, edge_index_dict)`` works like the
+    model, while fx (which traces ``type(gm).forward``) still sees the flat graph.
+    """
+    generated = type(gm).forward
+
+    def forward(*args, **kwargs):
+        return generated(gm, *flat.flatten(_bind(signature, args, kwargs)))
+    return forward
+
+
 _MAX_GRAPHS = 8
 
 
@@ -350,6 +369,7 @@ class CompiledModule(torch.nn.Module):
                 flat = FlatInputs(self.model, self.__signature__, constants)
                 gm = build_graph(flat, self.input_map, record, {}, self.backend)
                 gm.meta["flat_inputs"] = flat
+                gm.forward = _structured_forward(gm, flat, self.__signature__)
             else:
                 gm = build_graph(self.model, self.input_map, record, constants, self.backend)
             if record is not None:
@@ -364,16 +384,14 @@ class CompiledModule(torch.nn.Module):
     def forward(self, *args, **kwargs):
         gm = self.graph_module(*args, **kwargs)
         inputs = positional_inputs(self.__signature__, args, kwargs)
-        flat = getattr(gm, "meta", {}).get("flat_inputs")
-        if flat is not None:
-            bound = self.__signature__.bind(*args, **kwargs)
-            bound.apply_defaults()
-            inputs = flat.flatten(bound.arguments)
         for value in pytree.tree_leaves(inputs):  # NOTE [structure cache keys], gfx.structure
             revalidate(value)
         try:
             return gm(*inputs)
         except Exception as exc:
+            flat = getattr(gm, "meta", {}).get("flat_inputs")
+            if flat is not None:
+                inputs = flat.flatten(_bind(self.__signature__, args, kwargs))
             raise locate_failure(gm, inputs, exc) from exc
 
     def train(self, mode: bool = True) -> "CompiledModule":
