@@ -2,6 +2,7 @@
 ("LPFormer: An Adaptive Graph Transformer for Link Prediction", Shomer et al., KDD 2024)."""
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Tuple
 
 import torch
@@ -128,10 +129,16 @@ class LPFormer(torch.nn.Module):
     per link.
 
     Unlike the reference, which crashes on them, ``num_heads > 1`` and
-    ``num_transformer_layers > 1`` raise a clear error.  In training mode the reference
-    also regularises the context (it keeps a random subset of the context pairs and
-    leaves some nodes out); that is not reproduced here: training mode differs from
-    evaluation mode only by the dropouts.
+    ``num_transformer_layers > 1`` raise a clear error.
+
+    In training mode, as in the reference, (i) the PPR scores :math:`p_{ab}, p_{ba}` of
+    every target pair in the batch count as zero when selecting the "other" context
+    nodes (so a training edge does not see itself), and (ii) with
+    ``transformer_dropout`` :math:`= q > 0` each class keeps a random
+    :math:`\\lceil (1 - q) K \\rceil` of its :math:`K` context pairs, the counts
+    :math:`n_c` being taken after that drop.  (i) is checked against the reference;
+    (ii) draws its random pairs differently, so it agrees in distribution only.  Under
+    capture (:func:`gfx.compile`) step (ii) is skipped.
 
     Args:
         in_channels (int): size of each input node feature.
@@ -232,22 +239,36 @@ class LPFormer(torch.nn.Module):
         else:
             ppr_a, ppr_b = _rows(ppr, src), _rows(ppr, dst)
         low = torch.minimum(ppr_a, ppr_b)
+        far_a, far_b = ppr_a, ppr_b
+        if self.training:
+            # the target pairs' own PPR scores are hidden from the "other" class
+            targets = adj.new_zeros((n, n)).index_put(
+                (torch.cat([src, dst]), torch.cat([dst, src])),
+                torch.ones_like(torch.cat([src, dst]), dtype=torch.bool))
+            far_a = ppr_a.masked_fill(targets[src], 0.0)
+            far_b = ppr_b.masked_fill(targets[dst], 0.0)
+        far_low = torch.minimum(far_a, far_b)
         classes = (
-            (near_a & near_b & (low >= self.thresh_cn), self.ppr_encoder_cn),
-            ((near_a ^ near_b) & (low >= self.thresh_1hop), self.ppr_encoder_onehop),
-            (~(near_a | near_b) & (low >= self.thresh_non1hop), self.ppr_encoder_non1hop),
+            (near_a & near_b & (low >= self.thresh_cn), self.ppr_encoder_cn, ppr_a, ppr_b),
+            ((near_a ^ near_b) & (low >= self.thresh_1hop), self.ppr_encoder_onehop,
+             ppr_a, ppr_b),
+            (~(near_a | near_b) & (far_low >= self.thresh_non1hop),
+             self.ppr_encoder_non1hop, far_a, far_b),
         )
         pairs, rpes, counts = [], [], []
-        for mask, encoder in classes:
+        for mask, encoder, rows_a, rows_b in classes:
             found = mask.nonzero().t()
+            if self.training and self.trans_drop > 0 and not is_tracing(found):
+                found = _drop_pairs(found, self.trans_drop)
             link, node = found[0], found[1]
-            p_a, p_b = ppr_a[link, node], ppr_b[link, node]
+            p_a, p_b = rows_a[link, node], rows_b[link, node]
             rpes.append(encoder(torch.stack([p_a, p_b], dim=-1)) +
                         encoder(torch.stack([p_b, p_a], dim=-1)))
             pairs.append(torch.stack([link, node]))
-            counts.append(mask.sum(dim=1))
+            counts.append(torch.zeros_like(src, dtype=ppr_a.dtype).index_add(
+                0, link, torch.ones_like(link, dtype=ppr_a.dtype)))
         counts.append(counts[0] + counts[1])
-        counts = torch.stack(counts, dim=-1).to(ppr_a.dtype)
+        counts = torch.stack(counts, dim=-1)
         return torch.cat(pairs, dim=1), torch.cat(rpes, dim=0), counts
 
     def calc_sparse_ppr(self, edge_index: Tensor, num_nodes: int, alpha: float = 0.15,
@@ -325,3 +346,10 @@ def _push(neighbours: List[List[int]], source: int, alpha: float, eps: float) ->
                 queued.add(v)
     return scores
 
+
+
+def _drop_pairs(pairs: Tensor, p: float) -> Tensor:
+    """A random ``ceil((1 - p) K)`` of the ``K`` context pairs (training only)."""
+    num = pairs.size(1)
+    keep = torch.randperm(num, device=pairs.device)[:math.ceil(num * (1.0 - p))]
+    return pairs[:, keep]

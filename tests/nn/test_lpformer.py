@@ -2,6 +2,8 @@
 (common neighbours, one-hop nodes, the rest, PPR thresholds, symmetric encodings,
 attention), compiled == eager (values and gradients), a short training run, bad input."""
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -35,9 +37,14 @@ def _mlp(mlp, v):
     return lin1.weight @ torch.relu(v) + lin1.bias
 
 
-def _score(model, links, x, edge_index, ppr, thresholds):
-    """One link at a time, from the paper's description."""
+def _score(model, links, x, edge_index, ppr, thresholds, hide_targets=False):
+    """One link at a time, from the paper's description; ``hide_targets``: the target
+    pairs' own PPR scores count as zero for the "other" class (training mode)."""
     h = model.gnn_norm(model.gnn(x, edge_index))
+    hidden = set()
+    if hide_targets:
+        for a, b in links.t().tolist():
+            hidden |= {(a, b), (b, a)}
     n = x.size(0)
     nbrs = [set() for _ in range(n)]
     for i, j in edge_index.t().tolist():
@@ -47,19 +54,21 @@ def _score(model, links, x, edge_index, ppr, thresholds):
     for a, b in links.t().tolist():
         context = []                      # (node, class) pairs
         for u in range(n):
-            low = min(ppr[a, u].item(), ppr[b, u].item())
             in_a, in_b = u in nbrs[a], u in nbrs[b]
             cls = 0 if in_a and in_b else 1 if in_a != in_b else 2
-            if low >= thresholds[cls]:
-                context.append((u, cls))
-        counts = [sum(1 for _, c in context if c == k) for k in range(3)]
+            pa, pb = ppr[a, u], ppr[b, u]
+            if cls == 2:
+                pa = pa * 0 if (a, u) in hidden else pa
+                pb = pb * 0 if (b, u) in hidden else pb
+            if min(pa.item(), pb.item()) >= thresholds[cls]:
+                context.append((u, cls, pa, pb))
+        counts = [sum(1 for _, c, _, _ in context if c == k) for k in range(3)]
         counts.append(counts[0] + counts[1])
         encoders = [model.ppr_encoder_cn, model.ppr_encoder_onehop,
                     model.ppr_encoder_non1hop]
         query = att.lin_l.weight @ h[a] + att.lin_l.weight @ h[b] + 2 * att.lin_l.bias
         values, logits = [], []
-        for u, cls in context:
-            pa, pb = ppr[a, u], ppr[b, u]
+        for u, cls, pa, pb in context:
             rpe = _mlp(encoders[cls], torch.stack([pa, pb])) + \
                 _mlp(encoders[cls], torch.stack([pb, pa]))
             v = att.lin_r.weight @ torch.cat([h[u], rpe]) + att.lin_r.bias
@@ -92,6 +101,47 @@ def test_matches_loop_computation(thresholds, graph):
                       thresholds or [0.0, 1e-4, 1e-2])
     torch.testing.assert_close(model(links, x, edge_index, ppr), expected)
     torch.testing.assert_close(model(links, x, edge_index, ppr.to_sparse()), expected)
+
+
+@settings(max_examples=8, deadline=None)
+@given(graph=edge_lists(max_nodes=7, max_edges=10))
+def test_training_hides_target_pairs(graph):
+    edge_index, n, _ = graph
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    torch.manual_seed(0)
+    model = LPFormer(3, 6, gnn_dropout=0.0, transformer_dropout=0.0).double().train()
+    x = torch.randn(n, 3, dtype=D)
+    ppr = _ppr(edge_index, n)
+    links = torch.stack([torch.arange(n), torch.arange(n).flip(0)])
+    expected = _score(model, links, x, edge_index, ppr, [0.0, 1e-4, 1e-2],
+                      hide_targets=True)
+    torch.testing.assert_close(model(links, x, edge_index, ppr), expected)
+
+
+def test_training_drops_context_pairs():
+    """With transformer_dropout q, each class keeps ceil((1 - q) K) of its K pairs, and
+    the counts fed to the pairwise MLP are taken after the drop."""
+    torch.manual_seed(0)
+    n = 12
+    edge_index = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    x, ppr = torch.randn(n, 3, dtype=D), _ppr(edge_index, n)
+    links = torch.tensor([[0, 3, 5], [6, 4, 9]])
+    model = LPFormer(3, 6, gnn_dropout=0.0, transformer_dropout=0.5).double()
+    seen = []
+    model.pairwise_lin.register_forward_hook(
+        lambda module, args, out: seen.append(args[0][:, 6:9].sum(0)))
+    model.train()(links, x, edge_index, ppr)
+    model.eval()(links, x, edge_index, ppr)
+    trained, full = seen
+    # eval counts with the training-mode "other" class (target pairs hidden) ...
+    model.train()
+    model.trans_drop = 0.0
+    model(links, x, edge_index, ppr)
+    hidden = seen[2]
+    assert full.sum() > 0
+    for k in range(3):
+        assert trained[k].item() == math.ceil(0.5 * hidden[k].item())
 
 
 def test_compiled_equals_eager():

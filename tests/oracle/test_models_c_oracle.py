@@ -143,3 +143,25 @@ def test_lpformer(kwargs, graph):
     n = x.size(0)
     links = torch.stack([torch.arange(n), torch.arange(n).flip(0)])
     compare(a, b, links, x, edge_index, _ppr(edge_index, n))
+
+
+@settings(max_examples=6, deadline=None)
+@given(graph=hypothesis_graph(channels=4, max_nodes=8, max_edges=12))
+def test_lpformer_training_mode(graph):
+    """Training mode with input/GCN dropout (same seed, same masks) and the target pairs'
+    PPR hidden from the "other" class; ``transformer_dropout=0`` because the reference
+    draws its random context pairs differently."""
+    torch.manual_seed(0)
+    kwargs = dict(gnn_dropout=0.5, transformer_dropout=0.0)
+    a, b = ours.LPFormer(4, 8, **kwargs).train(), pyg.LPFormer(4, 8, **kwargs).train()
+    b.load_state_dict(a.state_dict())
+    x, edge_index = graph["x"], graph["edge_index"]
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    n = x.size(0)
+    links = torch.stack([torch.arange(n), torch.arange(n).flip(0)])
+    ppr = _ppr(edge_index, n)
+    torch.manual_seed(1)
+    out_a = a(links, x, edge_index, ppr)
+    torch.manual_seed(1)
+    out_b = b(links, x, edge_index, ppr)
+    torch.testing.assert_close(out_a, out_b)
