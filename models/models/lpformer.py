@@ -125,7 +125,8 @@ class LPFormer(torch.nn.Module):
 
     with :math:`n_c` the number of context nodes of each class.  The graph is taken as
     undirected (:math:`\\mathcal{N}(a)` is row :math:`a` of the adjacency).  Context
-    masks are computed densely per link (``[B, N]`` booleans).  The output is a logit
+    masks are computed densely per link (``[B, N]`` booleans; no ``[N, N]`` buffer in
+    eager mode).  The output is a logit
     per link.
 
     Unlike the reference, which crashes on them, ``num_heads > 1`` and
@@ -231,10 +232,10 @@ class LPFormer(torch.nn.Module):
                  n: int) -> Tuple[Tensor, Tensor, Tensor]:
         """The ``[2, K]`` (link, node) context pairs, their encodings ``[K, C]`` and the
         ``[B, 4]`` class counts."""
-        adj = src.new_zeros((n, n), dtype=torch.bool).index_put(
-            (edge_index[0], edge_index[1]), torch.ones_like(edge_index[0], dtype=torch.bool))
-        near_a, near_b = adj[src], adj[dst]
-        if is_tracing(ppr):     # a captured graph takes the PPR matrix dense
+        tracing = is_tracing(src, edge_index, ppr)
+        near_a = _incidence_rows(edge_index[0], edge_index[1], n, src, tracing)
+        near_b = _incidence_rows(edge_index[0], edge_index[1], n, dst, tracing)
+        if tracing:     # a captured graph takes the PPR matrix dense
             ppr_a, ppr_b = ppr[src], ppr[dst]
         else:
             ppr_a, ppr_b = _rows(ppr, src), _rows(ppr, dst)
@@ -242,11 +243,9 @@ class LPFormer(torch.nn.Module):
         far_a, far_b = ppr_a, ppr_b
         if self.training:
             # the target pairs' own PPR scores are hidden from the "other" class
-            targets = adj.new_zeros((n, n)).index_put(
-                (torch.cat([src, dst]), torch.cat([dst, src])),
-                torch.ones_like(torch.cat([src, dst]), dtype=torch.bool))
-            far_a = ppr_a.masked_fill(targets[src], 0.0)
-            far_b = ppr_b.masked_fill(targets[dst], 0.0)
+            rows, cols = torch.cat([src, dst]), torch.cat([dst, src])
+            far_a = ppr_a.masked_fill(_incidence_rows(rows, cols, n, src, tracing), 0.0)
+            far_b = ppr_b.masked_fill(_incidence_rows(rows, cols, n, dst, tracing), 0.0)
         far_low = torch.minimum(far_a, far_b)
         classes = (
             (near_a & near_b & (low >= self.thresh_cn), self.ppr_encoder_cn, ppr_a, ppr_b),
@@ -311,6 +310,20 @@ class LPFormer(torch.nn.Module):
         return (f"{type(self).__name__}({self.in_dim}, {self.hid_dim}, "
                 f"num_gnn_layers={self.num_gnn_layers}, "
                 f"num_transformer_layers={self.num_transformer_layers})")
+
+
+def _incidence_rows(row: Tensor, col: Tensor, n: int, index: Tensor,
+                    tracing: bool) -> Tensor:
+    """``[len(index), n]`` booleans: is there a pair ``(index[k], u)`` among ``(row,
+    col)``?  Through a sparse matrix in eager mode (no ``[n, n]`` buffer); densely when
+    captured."""
+    if tracing:
+        full = index.new_zeros((n, n), dtype=torch.bool).index_put(
+            (row, col), torch.ones_like(row, dtype=torch.bool))
+        return full[index]
+    ones = torch.ones(row.numel(), device=row.device)
+    matrix = torch.sparse_coo_tensor(torch.stack([row, col]), ones, (n, n))
+    return matrix.coalesce().index_select(0, index).to_dense() > 0
 
 
 def _rows(matrix: Tensor, index: Tensor) -> Tensor:
