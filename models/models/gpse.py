@@ -395,6 +395,10 @@ class GPSE(torch.nn.Module):
     def forward(self, batch) -> Tuple[Tensor, Tensor]:
         """``(pred, true)`` for a batch with ``x``, ``edge_index``, ``y``, ``y_graph``
         (see the class docstring)."""
+        for name in ("x", "edge_index", "y", "y_graph"):
+            if getattr(batch, name, None) is None:
+                raise ValueError(f"GPSE: the input batch has no '{name}' (forward needs x, "
+                                 f"edge_index, node targets y and graph targets y_graph)")
         x, edge_index = batch.x, batch.edge_index
         index = getattr(batch, "batch", None)
         if index is None:

@@ -238,3 +238,7 @@ def test_gpse_bad_input():
         GPSE(layers_mp=0)
     with pytest.raises(ValueError, match="foo"):
         GPSE(act="foo")
+    data = SimpleNamespace(x=torch.randn(3, 3), edge_index=torch.tensor([[0], [1]]),
+                           y=torch.randn(3, 2))
+    with pytest.raises(ValueError, match="y_graph"):
+        GPSE(**SMALL)(data)
