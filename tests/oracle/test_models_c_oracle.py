@@ -99,7 +99,8 @@ def test_gpse_eval(kwargs, graph):
     compare(a.eval(), b.eval(), batch.clone())
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(head_bn=True), dict(head_bn=True, virtual_node=False)])
+@pytest.mark.parametrize("kwargs", [dict(), dict(head_bn=True),
+                                    dict(head_bn=True, virtual_node=False)])
 def test_gpse_train_step(kwargs):
     """Training mode (batch statistics, same dropout masks from the same seed)."""
     torch.manual_seed(0)
