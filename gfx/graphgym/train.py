@@ -52,6 +52,12 @@ class GraphGymDataModule(pl.LightningDataModule):
 
     def train_dataloader(self):
         loader, trainer = self.loaders[0], self.trainer
+        if trainer is not None and trainer.world_size > 1 and \
+                cfg.train.sampler != "full_batch":
+            raise NotImplementedError(
+                f"GraphGym: cfg.train.sampler={cfg.train.sampler!r} with {trainer.world_size} "
+                f"processes is not supported yet (each process would see every sampled "
+                f"batch); use devices: 1, or sampler: full_batch for multi-process runs")
         if trainer is None or trainer.world_size <= 1 or cfg.train.shuffle:
             return loader  # Lightning adds a shuffling DistributedSampler under DDP
         # Unshuffled DDP: process r takes items r, r + world_size, ... of the dataset, so

@@ -127,8 +127,8 @@ def test_dataset_lookup_errors_and_registered_loaders(fresh_cfg, registry_guard)
 
 def test_unsupported_sampler_is_named(fresh_cfg):
     use(fresh_cfg, "KarateClub")
-    fresh_cfg.train.sampler = "neighbor"
-    with pytest.raises(ValueError, match="sampler 'neighbor' is not supported"):
+    fresh_cfg.train.sampler = "metis"
+    with pytest.raises(ValueError, match="sampler 'metis' is not supported"):
         gg.create_loader()
 
 
