@@ -299,6 +299,7 @@ def render_plot(results, path: str) -> Optional[str]:
 # documented tables with ``--size full`` (docs/benchmarks.md).
 # torch.compile of the reference model (pyg-compile) costs most of a quick run's time, so
 # only the full tables include it by default.
+NEIGHBOR_WORKLOAD = "sage-neighbor"
 QUICK = dict(workloads="gcn,sage", modes="inference", repeat=1,
              variants="gfx-eager,gfx-compiled,pyg-eager")
 DEFAULTS = {"tiny": QUICK, "small": QUICK,
@@ -314,6 +315,8 @@ def describe_choices() -> str:
         "workloads (--workloads):", *(f"  {w}" for w in WORKLOADS),
         "  (gcn/sage/gin/gat: two layers of that convolution; hetero-sage-R: to_hetero "
         "GraphSAGE with R relations)",
+        f"  {NEIGHBOR_WORKLOAD}  neighbour-sampled GraphSAGE training (alone; its options: "
+        f"python -m gfx.bench_neighbor --help)",
         "variants (--variants):",
         "  gfx-eager     gfx layers, eager PyTorch",
         "  gfx-compiled  gfx.compile(model, backend=--backend)",
@@ -389,6 +392,11 @@ def main(argv=None) -> int:
     """``python -m gfx bench [options]``; returns the exit status."""
     from gfx.__main__ import debug_requested, run_guarded
     argv = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(argv[:-1]):  # the mini-batch workload has its own tool
+        if arg == "--workloads" and argv[i + 1] == NEIGHBOR_WORKLOAD:
+            from gfx.bench_neighbor import main as neighbor_main
+            neighbor_main(argv[:i] + argv[i + 2:])
+            return 0
     parser = _parser()
     args = parser.parse_args(argv)
     if args.list:

@@ -25,3 +25,12 @@ def test_bench_rejects_unknown_workloads():
     done = subprocess.run([sys.executable, "-m", "gfx", "bench", "--workloads", "resnet"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "unknown workloads" in done.stderr
+
+
+def test_sage_neighbor_workload_runs_the_mini_batch_benchmark(capsys):
+    import pytest
+
+    from gfx.bench import main
+    with pytest.raises(SystemExit) as info:
+        main(["--workloads", "sage-neighbor", "--help"])
+    assert info.value.code == 0 and "--fanout" in capsys.readouterr().out
