@@ -177,7 +177,13 @@ class FlatInputs(torch.nn.Module):
             if how is None:
                 flat.append(bound[name])
             elif how[0] != "constant":
-                flat.extend(pytree.tree_leaves(bound[name]))
+                recorded, spec = how
+                leaves, given = pytree.tree_flatten(bound[name])
+                if given != spec:
+                    raise TypeError(f"compiled model: argument '{name}' has another structure "
+                                    f"than when it was captured ({given} instead of {spec})")
+                # Only the tensors are inputs of the graph; other leaves were fixed.
+                flat.extend(v for v, r in zip(leaves, recorded) if r is torch.fx.PH)
         return flat
 
     def call_model(self, flat: List[Any]):

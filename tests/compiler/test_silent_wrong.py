@@ -367,3 +367,18 @@ def test_dict_and_tuple_inputs_are_flattened(backend):
     pair = (x["p"], x["a"])
     torch.testing.assert_close(gfx.compile(conv, backend=backend)(pair, ei[("p", "to", "a")]),
                                conv(pair, ei[("p", "to", "a")]))
+
+
+def test_structured_input_with_a_changed_structure_names_the_argument():
+    import gfx
+
+    class Pair(torch.nn.Module):
+        def forward(self, x, pair):
+            return x + pair[0] * pair[1]
+
+    compiled = gfx.compile(Pair(), backend="reference")
+    x = torch.randn(3)
+    torch.testing.assert_close(compiled(x, (x, 2)), x + x * 2)
+    flat = compiled.graph_module(x, (x, 2)).meta["flat_inputs"]  # captured: two leaves
+    with pytest.raises(TypeError, match="argument 'pair' has another structure"):
+        flat.flatten({"x": x, "pair": (x, 2, 3)})

@@ -8,4 +8,4 @@ def test_hetero_demo_trains_and_reports_accuracy_per_node_type(capsys):
     for node_type, acc in result.items():
         assert acc["test"] > 0.8, (node_type, acc)
         assert f"{node_type}: train" in printed
-    assert "equals eager: True" in printed
+    assert "outputs equal: True" in printed

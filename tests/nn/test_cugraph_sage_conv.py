@@ -77,12 +77,13 @@ def test_cugraph_sage_errors():
         conv(torch.randn(3, 4), ei)
 
 
-def test_cugraph_sage_compiles_and_refuses_csc_when_captured():
+def test_cugraph_sage_compiles_with_edge_index_and_csc_inputs():
     import gfx
     torch.manual_seed(0)
     conv = CuGraphSAGEConv(3, 4, aggr="max")
     compiled = gfx.compile(conv, backend="reference")
     x, edge_index = torch.randn(5, 3), torch.tensor([[0, 1, 2, 4], [1, 2, 3, 1]])
     torch.testing.assert_close(compiled(x, edge_index), conv(x, edge_index))
-    with pytest.raises(Exception, match="edge_index"):
-        compiled(x, CuGraphSAGEConv.to_csc(edge_index, (5, 5)))
+    # A CSC triple is a structured input: captured again, flattened, and equal to eager.
+    csc = CuGraphSAGEConv.to_csc(edge_index, (5, 5))
+    torch.testing.assert_close(compiled(x, csc), conv(x, csc))

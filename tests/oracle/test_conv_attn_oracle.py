@@ -104,7 +104,7 @@ def test_performer_attention(batch, length, masked, options):
                                                                                    **options)
     x = torch.randn(batch, length, 8)
     mask = torch.rand(batch, length) > 0.3 if masked else None
-    compare(ours, theirs, x, mask, rtol=1e-3)  # float32 gradients reach ~1e2
+    compare(ours, theirs, x, mask, atol=1e-4, rtol=1e-3)  # float32 gradients reach ~1e2
 
 
 def _gps_options(nn):
@@ -129,7 +129,7 @@ def test_gps_conv(graph, option, num_graphs, train):
     # the reference numbers graphs up to batch.max(): drop empty graph ids the same way
     batch = torch.unique(batch, return_inverse=True)[1]
     # GINConv prints its MLP the same way in both libraries; all options compare str()
-    compare(ours, theirs, graph["x"], graph["edge_index"], batch)
+    compare(ours, theirs, graph["x"], graph["edge_index"], batch, atol=1e-4, rtol=1e-3)
 
 
 @FEW
