@@ -226,7 +226,7 @@ def test_catalogue_usage_error_and_quick_run(capsys):
     assert_short_error(err, "unknown example(s) GCNConvv", "--list")
     status, out, _ = run(["catalogue", "--only", "GCNConv"], capsys)
     assert status == 0
-    assert out.splitlines()[2].startswith("| GCNConv | yes | yes | yes | yes |")
+    assert out.splitlines()[2].startswith("| GCNConv | yes | yes |")
     assert len(out.splitlines()) == 3
 
 
