@@ -81,14 +81,13 @@ def _peak_rss_gib() -> float:
 
 def _loader_and_model(variant: str, graph: Dict[str, torch.Tensor], args):
     fanout = args.fanout
-    if variant == "reference":
-        import torch_geometric
-        from torch_geometric.data import Data as RefData
-        from torch_geometric.loader import NeighborLoader as RefLoader
-        from torch_geometric.nn import GraphSAGE as RefSAGE
-        data = RefData(**graph)
-        loader = RefLoader(data, num_neighbors=fanout, batch_size=args.batch, shuffle=True)
-        model = RefSAGE(args.features, args.hidden, len(fanout), args.classes)
+    if variant == "reference":  # built by tests/oracle/pyg_models.py (see gfx.bench)
+        from gfx.bench import _load_pyg_models
+        reference = _load_pyg_models(None)
+        if reference is None:
+            raise ImportError("torch_geometric (or tests/oracle/pyg_models.py) not available")
+        loader, model = reference.neighbor_loader_and_model(
+            graph, fanout, args.batch, args.features, args.hidden, args.classes)
         return loader, model, model
     from gfx.data import Data
     from gfx.loader import NeighborLoader

@@ -53,3 +53,12 @@ def _hetero(workload, gfx_model, state):
     model = pyg_nn.to_hetero(TwoLayer(*_convs(workload, f)), meta, aggr="sum")
     model.load_state_dict(state, strict=False)
     return model
+
+
+def neighbor_loader_and_model(graph, fanout, batch_size, features, hidden, classes):
+    """The reference's NeighborLoader and GraphSAGE for ``python -m gfx.bench_neighbor``."""
+    from torch_geometric.data import Data
+    from torch_geometric.loader import NeighborLoader
+    loader = NeighborLoader(Data(**graph), num_neighbors=fanout, batch_size=batch_size,
+                            shuffle=True)
+    return loader, pyg_nn.GraphSAGE(features, hidden, len(fanout), classes)
