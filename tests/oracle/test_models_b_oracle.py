@@ -246,7 +246,7 @@ _REFERENCE_DIMENETS: dict = {}
 
 @pytest.mark.slow  # the reference derives its bases with sympy on every construction
 @pytest.mark.parametrize("plus", [False, True])
-@settings(max_examples=4, deadline=None,
+@settings(max_examples=4, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(g=molecules_3d())
 def test_dimenet_matches(dimenet_reference, plus, g):
@@ -255,7 +255,10 @@ def test_dimenet_matches(dimenet_reference, plus, g):
         _REFERENCE_DIMENETS[plus] = getattr(dimenet_reference, cls)(**DIMENET_ARGS[plus])
     theirs = _REFERENCE_DIMENETS[plus]
     theirs.zero_grad(set_to_none=True)
-    compare(getattr(gnn, cls)(**DIMENET_ARGS[plus]), theirs, g["z"], g["pos"], g["batch"])
+    # float32 through several bilinear blocks: parameter gradients reach ~1e2, so the
+    # comparison allows float32 rounding at that scale.
+    compare(getattr(gnn, cls)(**DIMENET_ARGS[plus]), theirs, g["z"], g["pos"], g["batch"],
+            atol=1e-3, rtol=1e-3)
 
 
 @st.composite
