@@ -4,9 +4,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-# Property tests are bounded so that the whole suite stays within minutes on 2 cores.
+# Property tests are bounded so that the whole suite stays within minutes on 2 cores, and
+# derandomised so that CI sees the same examples on every run (a float32 tolerance edge
+# cannot turn a green run red by chance); GFX_HYPOTHESIS_PROFILE=thorough explores anew.
 settings.register_profile(
-    "ci", max_examples=40, deadline=None,
+    "ci", max_examples=40, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("GFX_HYPOTHESIS_PROFILE", "ci"))
