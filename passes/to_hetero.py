@@ -322,8 +322,9 @@ def to_hetero(module: torch.nn.Module, metadata: Metadata, aggr: str = "sum",
         aggr (str, optional): how outputs reaching one node type are combined:
             ``"sum"``, ``"mean"``, ``"max"``, ``"min"`` or ``"mul"``. (default: ``"sum"``)
         input_map (dict, optional): level (``"node"``, ``"edge"``, ``"graph"``) of each
-            ``forward`` argument; guessed from the names when omitted (``edge``/``adj``
-            in a name means edge-level). (default: ``None``)
+            ``forward`` argument; when omitted, inferred from what the model does with
+            it (connectivity of a layer, gather index), then from its name.
+            (default: ``None``)
         debug (bool, optional): print the graph before and after. (default: ``False``)
         drop_unreached (bool, optional): a node type that a layer sends no messages to
             is an error at transform time; with ``True`` it is dropped from that layer's

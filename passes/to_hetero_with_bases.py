@@ -340,7 +340,9 @@ def to_hetero_with_bases(module: torch.nn.Module, metadata: Metadata, num_bases:
             type) before merging, so types may have different feature sizes.
             (default: ``None``)
         input_map (dict, optional): level (``"node"``, ``"edge"``, ``"graph"``) of each
-            ``forward`` argument; guessed from the names when omitted. (default: ``None``)
+            ``forward`` argument; when omitted, inferred from what the model does with
+            it (connectivity of a layer, gather index), then from its name.
+            (default: ``None``)
         debug (bool, optional): print the graph before and after. (default: ``False``)
     """
     return ToHeteroWithBasesTransformer(module, metadata, num_bases, in_channels, input_map,
