@@ -34,7 +34,41 @@ def initialise(weight: Tensor, bias: Optional[Tensor], fan_in: int,
             inits.uniform(fan_in, bias)
 
 
-class Linear(torch.nn.Module):
+class _LazyWeight(torch.nn.Module):
+    """What Linear and HeteroLinear share: a ``weight`` that may be uninitialised (lazy
+    ``in_channels=-1``), materialised on first use or on loading a built checkpoint, and
+    saved as is while lazy so that lazy and built checkpoints have the same keys."""
+
+    def _weight_shape(self, in_channels: int) -> tuple:
+        raise NotImplementedError
+
+    @property
+    def is_lazy(self) -> bool:
+        return isinstance(self.weight, UninitializedParameter)
+
+    def reset_parameters(self) -> None:
+        if not self.is_lazy:
+            initialise(self.weight, self.bias, self.in_channels, self.weight_initializer,
+                       self.bias_initializer)
+
+    def _materialize(self, in_channels: int, device, dtype) -> None:
+        if not self.is_lazy:
+            return
+        self.in_channels = in_channels
+        self.weight.materialize(self._weight_shape(in_channels), device=device, dtype=dtype)
+        if self.bias is not None:
+            self.bias.data = self.bias.data.to(device=device, dtype=dtype)
+        self.reset_parameters()
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        if not self.is_lazy:
+            return super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "weight"] = self.weight
+        if self.bias is not None:
+            destination[prefix + "bias"] = self.bias if keep_vars else self.bias.detach()
+
+
+class Linear(_LazyWeight):
     """Applies :math:`\\mathbf{x}' = \\mathbf{x}\\mathbf{W}^{\\top} + \\mathbf{b}`.
 
     Unlike :class:`torch.nn.Linear`, ``in_channels=-1`` defers the input size to the
@@ -76,32 +110,8 @@ class Linear(torch.nn.Module):
         self._register_load_state_dict_pre_hook(Linear._load_lazy_hook, with_module=True)
         self.reset_parameters()
 
-    @property
-    def is_lazy(self) -> bool:
-        return isinstance(self.weight, UninitializedParameter)
-
-    def reset_parameters(self) -> None:
-        if not self.is_lazy:
-            initialise(self.weight, self.bias, self.in_channels, self.weight_initializer,
-                       self.bias_initializer)
-
-    def _materialize(self, in_channels: int, device, dtype) -> None:
-        if not self.is_lazy:
-            return
-        self.in_channels = in_channels
-        self.weight.materialize((self.out_channels, in_channels), device=device, dtype=dtype)
-        if self.bias is not None:
-            self.bias.data = self.bias.data.to(device=device, dtype=dtype)
-        self.reset_parameters()
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        if not self.is_lazy:
-            return super()._save_to_state_dict(destination, prefix, keep_vars)
-        # An uninitialised weight is saved as is, so a lazy model's checkpoint has the
-        # same keys as a materialised one and loads into either.
-        destination[prefix + "weight"] = self.weight
-        if self.bias is not None:
-            destination[prefix + "bias"] = self.bias if keep_vars else self.bias.detach()
+    def _weight_shape(self, in_channels: int) -> tuple:
+        return (self.out_channels, in_channels)
 
     @staticmethod
     def _load_lazy_hook(module: "Linear", state_dict, prefix, *args) -> None:
@@ -139,7 +149,7 @@ def _linear_kwargs(owner: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
     return kwargs
 
 
-class HeteroLinear(torch.nn.Module):
+class HeteroLinear(_LazyWeight):
     """A separate linear map for each type: row :math:`i` of type :math:`\\kappa_i` gives
 
     .. math::
@@ -196,30 +206,8 @@ class HeteroLinear(torch.nn.Module):
                                                 with_module=True)
         self.reset_parameters()
 
-    @property
-    def is_lazy(self) -> bool:
-        return isinstance(self.weight, UninitializedParameter)
-
-    def reset_parameters(self) -> None:
-        """Initialise each type's map as :class:`gfx.nn.Linear` would (fan-in ``in_channels``)."""
-        if not self.is_lazy:
-            initialise(self.weight, self.bias, self.in_channels, self.weight_initializer,
-                       self.bias_initializer)
-
-    def _materialize(self, in_channels: int, device, dtype) -> None:
-        self.in_channels = in_channels
-        self.weight.materialize((self.num_types, in_channels, self.out_channels),
-                                device=device, dtype=dtype)
-        if self.bias is not None:
-            self.bias.data = self.bias.data.to(device=device, dtype=dtype)
-        self.reset_parameters()
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        if not self.is_lazy:
-            return super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix + "weight"] = self.weight
-        if self.bias is not None:
-            destination[prefix + "bias"] = self.bias if keep_vars else self.bias.detach()
+    def _weight_shape(self, in_channels: int) -> tuple:
+        return (self.num_types, in_channels, self.out_channels)
 
     @staticmethod
     def _load_lazy_hook(module: "HeteroLinear", state_dict, prefix, *args) -> None:
