@@ -26,8 +26,9 @@ around it stays eager.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -290,6 +291,18 @@ class MessagePassingLayer(torch.nn.Module):
         compiled.train(self.training)
         return compiled(*args, **kwargs)
 
+    #: ``(module, class)`` of a layer built as ``cls(dim_in, dim_out, bias=has_bias)``;
+    #: wrappers that build their layer otherwise define ``__init__`` instead.
+    conv_path: Optional[Tuple[str, str]] = None
+
+    def __init__(self, layer_config: Optional[LayerConfig] = None, **kwargs):
+        super().__init__()
+        if self.conv_path is not None:
+            module, name = self.conv_path
+            conv = getattr(importlib.import_module(module), name)
+            self.model = conv(layer_config.dim_in, layer_config.dim_out,
+                              bias=layer_config.has_bias)
+
     def forward(self, batch):
         """``batch.x`` <- the layer applied to ``(batch.x, batch.edge_index)``; wrappers with
         other inputs override this."""
@@ -306,11 +319,7 @@ class GCNConv(MessagePassingLayer):
         **kwargs (optional): unused.
     """
 
-    def __init__(self, layer_config: LayerConfig, **kwargs):
-        super().__init__()
-        from gfx.nn.conv.gcn_conv import GCNConv as Conv
-        self.model = Conv(layer_config.dim_in, layer_config.dim_out,
-                          bias=layer_config.has_bias)
+    conv_path = ("gfx.nn.conv.gcn_conv", "GCNConv")
 
 
 @register_layer("sageconv")
@@ -322,11 +331,7 @@ class SAGEConv(MessagePassingLayer):
         **kwargs (optional): unused.
     """
 
-    def __init__(self, layer_config: LayerConfig, **kwargs):
-        super().__init__()
-        from gfx.nn.conv.sage_conv import SAGEConv as Conv
-        self.model = Conv(layer_config.dim_in, layer_config.dim_out,
-                          bias=layer_config.has_bias)
+    conv_path = ("gfx.nn.conv.sage_conv", "SAGEConv")
 
 
 @register_layer("gatconv")
@@ -338,11 +343,7 @@ class GATConv(MessagePassingLayer):
         **kwargs (optional): unused.
     """
 
-    def __init__(self, layer_config: LayerConfig, **kwargs):
-        super().__init__()
-        from gfx.nn.conv.gat_conv import GATConv as Conv
-        self.model = Conv(layer_config.dim_in, layer_config.dim_out,
-                          bias=layer_config.has_bias)
+    conv_path = ("gfx.nn.conv.gat_conv", "GATConv")
 
 
 @register_layer("ginconv")
