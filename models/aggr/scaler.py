@@ -2,7 +2,7 @@
 node degree (the aggregation of PNAConv)."""
 from __future__ import annotations
 
-from typing import List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 from torch import Tensor
@@ -11,8 +11,6 @@ from torch.nn import Parameter
 from gfx.nn.aggr.base import Aggregation, register_aggregation
 from gfx.nn.aggr.multi import MultiAggregation
 from gfx.nn.aggr.resolver import aggregation_resolver
-from gfx.ops._checks import is_tracing
-from gfx.utils.degree import degree
 
 SCALERS = ("identity", "amplification", "attenuation", "linear", "inverse_linear")
 

@@ -1,15 +1,13 @@
 """``PPFConv``: the PPFNet operator on point pair features (Deng et al., CVPR 2018)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
 
-from gfx.message_passing import MessagePassing
-from gfx.nn import inits
+from gfx.nn.conv.point_conv import Pair, PairOpt, PointNetConv, point_inputs
 from gfx.utils import is_tracing
-from gfx.nn.conv.point_conv import Pair, PairOpt, point_inputs
 
 
 def _angle(v1: Tensor, v2: Tensor) -> Tensor:
@@ -31,7 +29,7 @@ def _point_pair_features(pos_i: Tensor, pos_j: Tensor, normal_i: Tensor,
                         _angle(normal_i, normal_j)], dim=1)
 
 
-class PPFConv(MessagePassing):
+class PPFConv(PointNetConv):
     """The PPFNet operator of "PPFNet: Global Context Aware Local Features for Robust 3D
     Point Matching".
 
@@ -63,21 +61,6 @@ class PPFConv(MessagePassing):
     ``edge_index`` ``[2, E]`` -> ``[N_dst, out]``.
     """
 
-    def __init__(self, local_nn: Optional[Callable] = None,
-                 global_nn: Optional[Callable] = None, add_self_loops: bool = True,
-                 **kwargs):
-        kwargs.setdefault("aggr", "max")
-        super().__init__(**kwargs)
-        self.local_nn = local_nn
-        self.global_nn = global_nn
-        self.add_self_loops = add_self_loops
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        inits.reset(self.local_nn)
-        inits.reset(self.global_nn)
-
     def forward(self, x: PairOpt, pos: Pair, normal: Pair, edge_index: Tensor) -> Tensor:
         x, pos, edge_index, (normal,) = point_inputs(
             "PPFConv", x, pos, edge_index, self.add_self_loops, self.flow,
@@ -99,10 +82,5 @@ class PPFConv(MessagePassing):
         if self.local_nn is not None:
             msg = self.local_nn(msg)
         return msg
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(local_nn={self.local_nn}, "
-                f"global_nn={self.global_nn})")
-
 
 __all__ = ["PPFConv"]
