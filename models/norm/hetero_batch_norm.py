@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 import gfx.ops
+from gfx.nn.norm._running_stats import AffineRunningStats
 from gfx.ops._checks import is_tracing
 
 
@@ -52,7 +53,7 @@ def update_running_stats(running_mean: Tensor, running_var: Tensor,
 torch.fx.wrap("update_running_stats")
 
 
-class HeteroBatchNorm(torch.nn.Module):
+class HeteroBatchNorm(AffineRunningStats):
     """Batch normalisation (Ioffe and Szegedy, 2015) of heterogeneous rows: every type
     :math:`t` has its own statistics and affine parameters.
 
@@ -98,38 +99,7 @@ class HeteroBatchNorm(torch.nn.Module):
         self.num_types = num_types
         self.eps = eps
         self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        shape = (num_types, in_channels)
-        if affine:
-            self.weight = torch.nn.Parameter(torch.empty(shape, device=device))
-            self.bias = torch.nn.Parameter(torch.empty(shape, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", torch.empty(shape, device=device))
-            self.register_buffer("running_var", torch.empty(shape, device=device))
-            self.register_buffer("num_batches_tracked", torch.tensor(0, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-        self.reset_parameters()
-
-    def reset_running_stats(self) -> None:
-        """Running means 0, variances 1, batch count 0."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1.0)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        """Reset the running statistics; :math:`\\gamma = 1`, :math:`\\beta = 0`."""
-        self.reset_running_stats()
-        if self.affine:
-            torch.nn.init.ones_(self.weight)
-            torch.nn.init.zeros_(self.bias)
+        self._register((num_types, in_channels), affine, track_running_stats, device)
 
     def forward(self, x: Tensor, type_vec: Tensor) -> Tensor:
         """Normalise ``x`` row-wise with the statistics of each row's type."""

@@ -5,11 +5,10 @@ from typing import Optional
 
 import torch
 from torch import Tensor
-from torch.nn import Parameter
 
 import gfx.ops
-from gfx.nn import inits
 from gfx.nn.pool.glob import check_batch, graph_count
+from gfx.nn.norm._running_stats import AffineRunningStats
 from gfx.ops._checks import is_tracing
 
 
@@ -24,7 +23,7 @@ def check_features(owner: str, x: Tensor, in_channels: int) -> None:
                          f"(in_channels={in_channels}), got {list(x.shape)}")
 
 
-class InstanceNorm(torch.nn.Module):
+class InstanceNorm(AffineRunningStats):
     """Instance normalisation (Ulyanov et al., 2016): each graph is one instance.
 
     .. math::
@@ -65,38 +64,7 @@ class InstanceNorm(torch.nn.Module):
         self.in_channels = in_channels
         self.eps = eps
         self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(torch.empty(in_channels, device=device))
-            self.bias = Parameter(torch.empty(in_channels, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", torch.zeros(in_channels, device=device))
-            self.register_buffer("running_var", torch.ones(in_channels, device=device))
-            self.register_buffer("num_batches_tracked",
-                                 torch.tensor(0, dtype=torch.long, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-        self.reset_parameters()
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, no batches seen."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1.0)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        """Reset the running statistics; :math:`\\gamma = 1`, :math:`\\beta = 0`."""
-        self.reset_running_stats()
-        if self.affine:
-            inits.ones(self.weight)
-            inits.zeros(self.bias)
+        self._register((in_channels,), affine, track_running_stats, device)
 
     def forward(self, x: Tensor, batch: Optional[Tensor] = None,
                 batch_size: Optional[int] = None) -> Tensor:
